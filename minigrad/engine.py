@@ -1,0 +1,151 @@
+"""The graph core shared by Value and Tensor: topological order, backward, observable steps.
+
+Every number minigrad computes is a node. A node knows its parents (an ordered tuple: ``a + a``
+has two edges to ``a``), the name of the op that made it, and a *backward rule*: a plain
+module-level function ``rule(ctx, upstream) -> contributions``, one contribution per parent.
+The rule and the saved ``ctx`` never point back at the node they belong to, so a finished graph
+holds no reference cycles and is freed by reference counting the moment nothing points at it.
+
+``backward(root)`` is the chain rule, once, for every kind of node:
+
+1. order the graph so that each node comes after all of its parents (an explicit stack, no
+   recursion, so a chain a million nodes deep works);
+2. seed ``root.grad`` and walk the order backwards; at each node apply its rule to its gradient
+   (the *upstream* gradient) and add each contribution to that parent's gradient.
+
+Each of those additions is a *chain-rule step*: (node, parent, local derivative d node/d parent,
+upstream gradient, contribution = local derivative x upstream). Pass ``on_step`` to see every
+step as it happens; :mod:`minigrad.trace` records them and the pictures draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Node",
+    "ChainStep",
+    "topological_order",
+    "backward",
+    "no_grad",
+    "is_grad_enabled",
+]
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``: ops then record no parents and build no graph."""
+    return _grad_enabled
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Compute without building a graph (evaluation, optimiser updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class Node:
+    """A value in the graph: ``data``, ``grad``, parents, the op name and its backward rule."""
+
+    __slots__ = ("data", "grad", "label", "_parents", "_op", "_rule", "_ctx", "__weakref__")
+
+    # What a non-leaf gradient is reset to at the start of each backward pass.
+    _NO_GRAD: Any = None
+
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        """The nodes this one was computed from, in argument order (repeats kept)."""
+        return self._parents
+
+    @property
+    def op(self) -> str:
+        """The name of the op that made this node ('' for a leaf)."""
+        return self._op
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for inputs and parameters: nodes with no parents in the graph."""
+        return not self._parents
+
+    def local_derivatives(self) -> tuple[Any, ...]:
+        """d(self)/d(parent) for each parent: numbers for Value, a description for Tensor."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe local derivatives")
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One use of the chain rule: ``parent.grad += contribution``.
+
+    ``contribution = local * upstream`` for scalars; for tensors it is the vector-Jacobian
+    product of ``upstream`` with the local Jacobian d node / d parent.
+    """
+
+    node: Node
+    parent: Node
+    index: int  # which argument of node's op the parent is (a + a has index 0 and 1)
+    local: Any  # d node / d parent
+    upstream: Any  # dC/d node, complete when the step runs
+    contribution: Any  # what this edge adds to dC/d parent
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node that ``root`` depends on, each after all of its parents (iterative DFS)."""
+    order: list[Node] = []
+    visited: set[Node] = set()  # nodes hash by identity
+    # A stack entry is a node to expand, or, wrapped in a 1-tuple, a node whose parents are
+    # all done and which can be emitted: no recursion, no per-node bookkeeping object.
+    stack: list[Any] = [root]
+    pop, push, emit, seen = stack.pop, stack.append, order.append, visited.add
+    while stack:
+        item = pop()
+        if type(item) is tuple:
+            emit(item[0])
+        elif item not in visited:
+            seen(item)
+            push((item,))
+            for parent in item._parents:
+                if parent not in visited:
+                    push(parent)
+    return order
+
+
+def backward(
+    root: Node,
+    gradient: Any,
+    on_step: Callable[[ChainStep], None] | None = None,
+) -> None:
+    """Apply the chain rule from ``root`` (seeded with ``gradient``) to every node below it.
+
+    Non-leaf gradients are recomputed from scratch on every call; leaf gradients accumulate
+    across calls (as in PyTorch), so clear them with ``zero_grad`` between training steps.
+    Gradient arrays may be shared between nodes: treat ``.grad`` as read-only.
+    """
+    order = topological_order(root)
+    for node in order:
+        if node._parents:
+            node.grad = node._NO_GRAD
+    root.grad = gradient
+    for node in reversed(order):
+        parents = node._parents
+        upstream = node.grad
+        if not parents or upstream is None:
+            continue
+        contributions = node._rule(node._ctx, upstream)
+        if on_step is not None:
+            local = node.local_derivatives()
+            for index, (parent, contribution) in enumerate(zip(parents, contributions, strict=False)):
+                if contribution is not None:
+                    on_step(ChainStep(node, parent, index, local[index], upstream, contribution))
+        for parent, contribution in zip(parents, contributions, strict=False):
+            if contribution is not None:  # None: this parent needs no gradient
+                grad = parent.grad
+                parent.grad = contribution if grad is None else grad + contribution

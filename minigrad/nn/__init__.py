@@ -1,0 +1,41 @@
+"""Networks: Module, Linear, the activations, Sequential, mlp(), initialisations and losses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from minigrad.nn.init import SCHEMES, initialise
+from minigrad.nn.layers import ACTIVATIONS, Linear, ReLU, Residual, Sigmoid, Tanh, make_rng
+from minigrad.nn.losses import cross_entropy_loss, quadratic_loss, softmax_cross_entropy
+from minigrad.nn.module import Module, Sequential
+
+__all__ = [
+    "Module", "Sequential", "Linear", "Sigmoid", "Tanh", "ReLU", "Residual", "mlp",
+    "quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "initialise", "SCHEMES",
+    "ACTIVATIONS",
+]
+
+
+def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str = "nielsen",
+        seed: int | np.random.Generator | None = 0, dtype: type = np.float64) -> Sequential:
+    """The book's net: Linear then activation for every layer, the output layer included.
+
+    ``mlp([784, 30, 30, 10])`` has layers ``0: Linear(784, 30), 1: Sigmoid, 2: Linear(30, 30),
+    ...``; parameters are named ``layers.0.weight``, ``layers.0.bias``, ``layers.2.weight``, ...
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"mlp: unknown activation {activation!r}; choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    if init not in SCHEMES:
+        raise ValueError(f"mlp: unknown init {init!r}; choose one of {', '.join(SCHEMES)}")
+    rng = make_rng(seed)
+    layers: list[Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
+        layers += [Linear(n_in, n_out, init=init, rng=rng, dtype=dtype),
+                   ACTIVATIONS[activation]()]
+    return Sequential(*layers)

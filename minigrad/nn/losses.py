@@ -1,0 +1,88 @@
+r"""Losses, each the mean over the batch of a per-example cost C_x.
+
+- quadratic:      C_x = ||a - y||^2 / 2                          dC_x/da = a - y
+- cross-entropy:  C_x = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)]
+                  with a = sigma(z):  dC_x/dz = a - y (the sigma' factor cancels: Nielsen ch. 3)
+- softmax cross-entropy: C_x = -ln softmax(z)_label              dC_x/dz = softmax(z) - onehot
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+__all__ = ["quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy"]
+
+
+def _targets(y: Any, like: Tensor, loss: str) -> np.ndarray:
+    """Targets as an array of a's shape: integer labels become one-hot rows."""
+    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if y.shape == like.shape:
+        return y.astype(like.dtype, copy=False)
+    if like.ndim == 2 and y.shape == like.shape[:1] and y.dtype.kind in "iu":
+        n_classes = like.shape[1]
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            bad = y[(y < 0) | (y >= n_classes)][0]
+            raise ValueError(f"{loss}: label {bad} is outside 0..{n_classes - 1}")
+        one_hot = np.zeros(like.shape, like.dtype)
+        one_hot[np.arange(len(y)), y] = 1.0
+        return one_hot
+    raise ValueError(f"{loss}: targets of shape {y.shape} do not fit outputs of shape "
+                     f"{like.shape} (give the same shape, or integer labels of shape "
+                     f"{like.shape[:1]})")
+
+
+def _batch_size(a: Tensor) -> int:
+    return a.shape[0] if a.ndim == 2 else 1
+
+
+def quadratic_loss(a: Tensor, y: Any) -> Tensor:
+    r"""C = (1/N) sum_x ||a_x - y_x||^2 / 2"""
+    diff = a - _targets(y, a, "quadratic_loss")
+    return (diff * diff).sum() * (0.5 / _batch_size(a))
+
+
+def _softplus(t: np.ndarray) -> np.ndarray:
+    """ln(1 + e^t), without overflow for large t."""
+    return np.maximum(t, 0.0) + np.log1p(np.exp(-np.abs(t)))
+
+
+def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
+    r"""C = -(1/N) sum_x sum_j [y ln a + (1-y) ln(1-a)], the book's cost for sigmoid outputs.
+
+    When ``a`` was made by ``z.sigmoid()`` the loss is computed from z itself, using
+    -ln a = softplus(-z) and -ln(1-a) = softplus(z): finite however saturated the outputs, and
+    its gradient is Nielsen's output error dC/dz = (a - y)/N, one node with z as its parent.
+    Otherwise a is clipped to [1e-12, 1 - 1e-12] before taking logs.
+    """
+    y = _targets(y, a, "cross_entropy_loss")
+    n = _batch_size(a)
+    if a._op == "sigmoid":
+        z = a._parents[0]
+        cost = (y * _softplus(-z.data) + (1.0 - y) * _softplus(z.data)).sum() / n
+        return Tensor.from_op(np.asarray(cost, a.dtype), (z,), "cross_entropy",
+                              _from_logits_rule, ((a.data - y) / n,))
+    if a.data.min() < 0.0 or a.data.max() > 1.0:
+        raise ValueError("cross_entropy_loss: outputs a must lie in [0, 1] (sigmoid outputs)")
+    p = np.clip(a.data, 1e-12, 1.0 - 1e-12)
+    cost = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)).sum() / n
+    return Tensor.from_op(np.asarray(cost, a.dtype), (a,), "cross_entropy",
+                          _from_logits_rule, ((p - y) / (p * (1.0 - p)) / n,))
+
+
+def _from_logits_rule(ctx: tuple, g: np.ndarray) -> tuple:
+    """dC/d(input) = local * g, the local derivative (e.g. (a - y)/N) saved by the forward."""
+    return (ctx[0] * g,)
+
+
+def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    r"""C = -(1/N) sum_x ln softmax(z_x)[label_x];  dC/dz = (softmax(z) - onehot)/N"""
+    y = _targets(labels, logits, "softmax_cross_entropy")
+    n = _batch_size(logits)
+    log_s = logits.log_softmax_data(axis=-1)
+    cost = -(y * log_s).sum() / n
+    return Tensor.from_op(np.asarray(cost, logits.dtype), (logits,), "softmax_cross_entropy",
+                          _from_logits_rule, ((np.exp(log_s) - y) / n,))

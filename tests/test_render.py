@@ -1,0 +1,156 @@
+"""Tests for minigrad.viz.render: SVG without system Graphviz, clear errors otherwise."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from minigrad.viz.render import (
+    GraphvizNotFound,
+    RenderError,
+    render_svg,
+    save,
+    which_renderer,
+)
+
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="system Graphviz 'dot' not installed")
+
+
+@pytest.fixture
+def graph() -> graphviz.Digraph:
+    """A small backward graph using the features minigrad's drawings need."""
+    g = graphviz.Digraph("backward")
+    g.node("w", "{ w | data 0.50 | grad -1.20 }", shape="record", color="red", penwidth="2")
+    g.node("act", "σ′(z)", color="blue")
+    g.node("sum", "sum\nover batch")
+    with g.subgraph(name="cluster_layer") as c:
+        c.attr(label="layer 1")
+        c.node("w")
+    g.edge("sum", "act")
+    g.edge("act", "w")
+    return g
+
+
+@pytest.fixture
+def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hide any system `dot` by pointing PATH at an empty folder."""
+    empty = tmp_path / "empty_bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def assert_has_labels(svg: str) -> None:
+    """Check the SVG contains the text of every label in the `graph` fixture."""
+    assert "<svg" in svg
+    svg = html.unescape(svg)  # Graphviz writes "-" as "&#45;"
+    for text in ("data 0.50", "grad -1.20", "σ′(z)", "sum", "over batch", "layer 1"):
+        assert text in svg
+    assert 'stroke="red"' in svg
+
+
+def test_in_process_svg_is_written(no_dot: None, graph: graphviz.Digraph, tmp_path: Path) -> None:
+    assert which_renderer() == "in-process"
+    out = save(graph, tmp_path / "g.svg")
+    assert out == tmp_path / "g.svg"
+    assert_has_labels(out.read_text(encoding="utf-8"))
+
+
+def test_in_process_render_svg_accepts_dot_source(no_dot: None, graph: graphviz.Digraph) -> None:
+    assert_has_labels(render_svg(graph.source))
+
+
+def test_save_creates_parent_folders(no_dot: None, graph: graphviz.Digraph, tmp_path: Path) -> None:
+    out = save(graph, tmp_path / "a" / "b" / "g.svg")
+    assert out.is_file()
+
+
+def test_png_without_dot_is_a_clear_error(
+    no_dot: None, graph: graphviz.Digraph, tmp_path: Path
+) -> None:
+    target = tmp_path / "out" / "g.png"
+    with pytest.raises(GraphvizNotFound) as info:
+        save(graph, target)
+    message = str(info.value)
+    for hint in ("PNG", "apt-get install graphviz", "brew install graphviz", "conda install"):
+        assert hint in message
+    assert "SVG" in message
+    assert isinstance(info.value, RuntimeError)
+    assert not target.parent.exists()
+    # The in-process renderer is untouched by the refused request.
+    assert_has_labels(render_svg(graph))
+
+
+def test_pdf_without_dot_is_a_clear_error(
+    no_dot: None, graph: graphviz.Digraph, tmp_path: Path
+) -> None:
+    with pytest.raises(GraphvizNotFound):
+        save(graph, tmp_path / "g.pdf")
+    assert not (tmp_path / "g.pdf").exists()
+
+
+def test_unknown_suffix_names_it_and_the_supported_ones(
+    graph: graphviz.Digraph, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"\.jpg.*\.svg.*\.png.*\.pdf.*\.dot"):
+        save(graph, tmp_path / "g.jpg")
+    assert not (tmp_path / "g.jpg").exists()
+
+
+@pytest.mark.parametrize("name", ["g.dot", "g.gv"])
+def test_dot_suffix_writes_the_source(graph: graphviz.Digraph, tmp_path: Path, name: str) -> None:
+    out = save(graph, tmp_path / name)
+    assert out.read_text(encoding="utf-8") == graph.source
+
+
+def test_format_argument_overrides_suffix(
+    no_dot: None, graph: graphviz.Digraph, tmp_path: Path
+) -> None:
+    out = save(graph, tmp_path / "g.txt", format="svg")
+    assert_has_labels(out.read_text(encoding="utf-8"))
+
+
+def test_unwritable_folder_names_the_path(graph: graphviz.Digraph, tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(OSError, match="not_a_folder"):
+        save(graph, blocker / "g.dot")
+
+
+def test_bad_dot_source_in_process(no_dot: None) -> None:
+    with pytest.raises(RenderError):
+        render_svg("digraph { a -> ")
+
+
+def test_300_node_graph_renders_in_process(no_dot: None, tmp_path: Path) -> None:
+    g = graphviz.Digraph()
+    for i in range(300):
+        g.node(f"n{i}", f"{{ v{i} | grad {i / 10:.1f} }}", shape="record")
+        if i:
+            g.edge(f"n{(i - 1) // 2}", f"n{i}")
+    svg = save(g, tmp_path / "big.svg").read_text(encoding="utf-8")
+    assert svg.count('class="node"') == 300
+
+
+@needs_dot
+def test_system_dot_svg(graph: graphviz.Digraph, tmp_path: Path) -> None:
+    assert which_renderer() == "dot"
+    assert_has_labels(save(graph, tmp_path / "g.svg").read_text(encoding="utf-8"))
+
+
+@needs_dot
+@pytest.mark.parametrize(("name", "magic"), [("g.png", b"\x89PNG"), ("g.pdf", b"%PDF")])
+def test_system_dot_binary_formats(
+    graph: graphviz.Digraph, tmp_path: Path, name: str, magic: bytes
+) -> None:
+    assert save(graph, tmp_path / name).read_bytes().startswith(magic)
+
+
+@needs_dot
+def test_bad_dot_source_with_system_dot() -> None:
+    with pytest.raises(RenderError, match="syntax error"):
+        render_svg("digraph { a -> ")
