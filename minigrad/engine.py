@@ -142,10 +142,10 @@ def backward(
         contributions = node._rule(node._ctx, upstream)
         if on_step is not None:
             local = node.local_derivatives()
-            for index, (parent, contribution) in enumerate(zip(parents, contributions, strict=False)):
+            for index, (parent, contribution) in enumerate(zip(parents, contributions)):
                 if contribution is not None:
                     on_step(ChainStep(node, parent, index, local[index], upstream, contribution))
-        for parent, contribution in zip(parents, contributions, strict=False):
+        for parent, contribution in zip(parents, contributions):
             if contribution is not None:  # None: this parent needs no gradient
                 grad = parent.grad
                 parent.grad = contribution if grad is None else grad + contribution

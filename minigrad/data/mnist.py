@@ -225,7 +225,7 @@ def _load_pickle(file: Path) -> MNIST:
     ):
         raise ValueError(f"{file.name}: expected ((x, y) train, (x, y) valid, (x, y) test)")
     arrays = []
-    for split, (x, y) in zip(("train", "valid", "test"), splits, strict=False):
+    for split, (x, y) in zip(("train", "valid", "test"), splits):
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
         if x.ndim != 2 or x.shape[1] != SIDE * SIDE or y.shape != (len(x),):
             raise ValueError(

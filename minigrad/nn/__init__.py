@@ -35,7 +35,7 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str = "nielsen"
         raise ValueError(f"mlp: unknown init {init!r}; choose one of {', '.join(SCHEMES)}")
     rng = make_rng(seed)
     layers: list[Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [Linear(n_in, n_out, init=init, rng=rng, dtype=dtype),
                    ACTIVATIONS[activation]()]
     return Sequential(*layers)
