@@ -6,6 +6,10 @@
     c.backward()          # a.grad == b * sigma'(a*b), b.grad == a * sigma'(a*b)
 """
 
+import importlib
+from typing import Any
+
+from minigrad import data, nn, optim
 from minigrad.engine import ChainStep, is_grad_enabled, no_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.tensor import Tensor
@@ -22,4 +26,19 @@ __all__ = [
     "gradcheck",
     "GradcheckError",
     "__version__",
+    "nn",
+    "optim",
+    "data",
+    "trace",
+    "flow",
+    "viz",
+    "train",
 ]
+
+_LAZY = {"trace", "flow", "viz", "train"}  # imported on first use: they pull in graphviz, tqdm
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"minigrad.{name}")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -1,35 +1,306 @@
-"""The ``minigrad`` command: ``minigrad demo`` and friends (argparse)."""
+"""The ``minigrad`` command.
+
+    minigrad demo                    the main job: train a deep sigmoid net, see where it stalls
+    minigrad lessons                 list the lessons
+    minigrad lesson 5 --quick        run one lesson (figures go to --out)
+    minigrad flow --sizes 784,30,30,30,30,10 --init nielsen --activation sigmoid
+    minigrad chain --depth 4 --weight 100 --zero-z
+
+Bad arguments end with a one-line error and exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import runpy
 import sys
+from pathlib import Path
 
-__all__ = ["main"]
+from minigrad.nn import ACTIVATIONS, SCHEMES
+
+__all__ = ["main", "build_parser"]
+
+LESSONS_DIR = Path(__file__).resolve().parent / "lessons"
 
 
-def _demo(args: argparse.Namespace) -> int:
-    """Build a small expression, run backward, print every node's value and gradient."""
-    from minigrad import Value
-    from minigrad.engine import topological_order
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (``minigrad: error: ...``) and exit code 2."""
 
-    w, a, b = Value(-0.5, label="w"), Value(0.8, label="a"), Value(0.1, label="b")
-    z = w * a + b
-    z.label = "z"
-    out = z.sigmoid()
-    out.label = "sigma(z)"
-    out.backward()
-    for node in reversed(topological_order(out)):
-        print(f"{node.label or node.op:>10}  data={node.data:+.6f}  grad={node.grad:+.6f}")
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _lesson_files() -> dict[int, Path]:
+    """{number: path} of the shipped lessons, e.g. {1: .../01_values_and_the_graph.py}."""
+    return {int(p.name[:2]): p for p in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))}
+
+
+def _lesson_title(path: Path) -> str:
+    """The first line of the lesson's docstring."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip().strip('"').strip()
+        if text and not text.startswith("#"):
+            return text
+    return path.stem
+
+
+def _writable_folder(text: str) -> Path:
+    """An output folder that exists (made if needed) and can be written, else a usage error."""
+    folder = Path(text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".minigrad-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write to {folder}: {error.strerror}") from None
+    return folder
+
+
+def _sizes(text: str) -> list[int]:
+    """'784,30,10' -> [784, 30, 10]; every size a positive integer, at least two of them."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"sizes must be positive integers separated by commas, got {text!r}") from None
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(
+            f"sizes must be at least two positive integers (input,...,output), got {text!r}")
+    return sizes
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+# ---- subcommands ------------------------------------------------------------------------------
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    for number, path in _lesson_files().items():
+        print(f"{number:2d}  {_lesson_title(path)}")
+    print("\nrun one with: minigrad lesson N [--quick] [--out DIR]")
+    return 0
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    lessons = _lesson_files()
+    if args.number not in lessons:
+        print(f"minigrad lesson: no lesson {args.number}; choose one of "
+              f"{', '.join(map(str, lessons))}", file=sys.stderr)
+        return 2
+    path = lessons[args.number]
+    out = args.out or Path("minigrad-out") / path.stem
+    os.environ["MINIGRAD_OUT"] = str(_writable_folder(str(out)))
+    if args.quick:
+        os.environ["MINIGRAD_QUICK"] = "1"
+    sys.argv = [str(path)] + (["--quick"] if args.quick else [])
+    runpy.run_path(str(path), run_name="__main__")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigrad", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="the main job: see where the gradient vanishes")
-    demo.set_defaults(run=_demo)
+    parser = _Parser(prog="minigrad", description="See the chain rule, and where deep "
+                     "networks' gradients vanish or explode (Nielsen, chapter 5).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                     metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="the main job: a deep sigmoid net on MNIST, "
+                               "its per-layer gradient flow and pictures")
+    demo.add_argument("--out", type=_writable_folder, default=Path("minigrad-out/demo"),
+                      help="folder for the pictures (default: minigrad-out/demo)")
+    demo.add_argument("--epochs", type=_positive_int, default=3,
+                      help="training epochs on the shipped sample (default: 3)")
+    demo.set_defaults(run=_cmd_demo)
+
+    lessons = commands.add_parser("lessons", help="list the lessons")
+    lessons.set_defaults(run=_cmd_lessons)
+
+    lesson = commands.add_parser("lesson", help="run one lesson")
+    lesson.add_argument("number", type=_positive_int, help="the lesson's number, e.g. 5")
+    lesson.add_argument("--quick", action="store_true", help="the few-second setting")
+    lesson.add_argument("--out", type=_writable_folder, default=None,
+                        help="folder for the lesson's figures (default: minigrad-out/<lesson>)")
+    lesson.set_defaults(run=_cmd_lesson)
+
+    flow = commands.add_parser("flow", help="per-layer gradient flow of any net you name")
+    flow.add_argument("--sizes", type=_sizes, default=[784, 30, 30, 30, 30, 10],
+                      help="layer sizes, input first (default: 784,30,30,30,30,10)")
+    flow.add_argument("--init", default="nielsen", choices=list(SCHEMES),
+                      help="weight initialisation (default: nielsen, the book's)")
+    flow.add_argument("--activation", default="sigmoid", choices=list(ACTIVATIONS),
+                      help="activation after every layer (default: sigmoid)")
+    flow.add_argument("--epochs", type=_non_negative_int, default=0,
+                      help="full-batch training epochs before measuring (default: 0)")
+    flow.add_argument("--examples", type=_positive_int, default=1000,
+                      help="training images measured on (default: 1000, as in the book)")
+    flow.add_argument("--seed", type=int, default=0, help="initialisation seed (default: 0)")
+    flow.add_argument("--out", type=_writable_folder, default=Path("minigrad-out/flow"),
+                      help="folder for the pictures (default: minigrad-out/flow)")
+    flow.set_defaults(run=_cmd_flow)
+
+    chain = commands.add_parser("chain", help="draw the chain-rule product of a chain of "
+                                "single sigmoid neurons")
+    chain.add_argument("--depth", type=_positive_int, default=4, help="neurons (default: 4)")
+    chain.add_argument("--weight", type=float, default=None,
+                       help="every weight w_j (default: random N(0, 1))")
+    chain.add_argument("--bias", type=float, default=None,
+                       help="every bias b_j (default: random N(0, 1))")
+    chain.add_argument("--zero-z", action="store_true",
+                       help="choose b_j = -w_j a_(j-1) so every z_j = 0 (the book's "
+                       "exploding construction with --weight 100)")
+    chain.add_argument("--input", type=float, default=0.5, help="the input a_0 (default 0.5)")
+    chain.add_argument("--seed", type=int, default=0, help="seed for random w, b")
+    chain.add_argument("--out", type=_writable_folder, default=Path("minigrad-out/chain"),
+                       help="folder for the picture (default: minigrad-out/chain)")
+    chain.set_defaults(run=_cmd_chain)
     return parser
+
+
+def _book_batch(examples: int):
+    """The shipped MNIST sample and its first ``examples`` training images (the book's 1,000)."""
+    from minigrad import data
+
+    mnist = data.load_mnist()
+    return mnist, mnist.x_train[:examples], mnist.y_train[:examples]
+
+
+def _write_flow_pictures(report, recorder, out: Path) -> list[Path]:
+    """The layer-level picture, the table as CSV and (with a recorder) the curves."""
+    from minigrad.viz import draw_layers, save
+    from minigrad.viz.plots import save_figure
+
+    written = [save(draw_layers(report), out / "layers.svg"), report.to_csv(out / "flow.csv")]
+    if recorder is not None and len(recorder.reports) > 1:
+        written.append(save_figure(recorder.plot(), out / "speed_of_learning.png"))
+    return written
+
+
+def _first_layer_chain(model, x, y, out: Path) -> Path:
+    """Trace one mini-batch and draw the chain of factors down to the first hidden bias."""
+    from minigrad import nn
+    from minigrad.flow import linear_layers
+    from minigrad.trace import trace
+    from minigrad.viz import draw_chain, save
+
+    first_bias = linear_layers(model)[0][1].bias
+    record = trace(nn.cross_entropy_loss(model(x), y))
+    model.zero_grad()  # the trace's backward left gradients behind; the model is not trained
+    graph = draw_chain(record.path(first_bias),
+                       title="dC/db1 of the first hidden layer, factor by factor")
+    return save(graph, out / "chain_first_layer.svg")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Train a 4-hidden-layer sigmoid net briefly and show where its gradient vanishes."""
+    from minigrad import nn
+    from minigrad.flow import FlowRecorder, gradient_flow
+    from minigrad.train import fit
+
+    out = args.out
+    sizes = [784, 30, 30, 30, 30, 10]
+    mnist, x_book, y_book = _book_batch(1000)
+    model = nn.mlp(sizes, activation="sigmoid", init="nielsen", seed=0)
+    print(f"minigrad demo: a sigmoid net {sizes} on {len(mnist.x_train):,} MNIST digits "
+          "(the shipped sample)\n")
+    print("At initialisation, measured on the book's 1,000 training images:")
+    before = gradient_flow(model, x_book, y_book)
+    print(before.table(), "\n")
+
+    settings = dict(epochs=args.epochs, batch_size=10, lr=0.1,
+                    weight_decay=5.0 / len(mnist.x_train))  # the book's eta and lambda
+    recorder = FlowRecorder(x_book, y_book, every=100)
+    print(f"Training it for {args.epochs} epochs of mini-batch SGD (eta 0.1, lambda 5.0, "
+          "mini-batch 10):")
+    deep = fit(model, mnist, callbacks=[recorder], **settings).test_accuracy[-1]
+    print(f"For comparison, the one-hidden-layer net {[784, 30, 10]} with the same settings:")
+    shallow = fit(nn.mlp([784, 30, 10], seed=0), mnist, **settings).test_accuracy[-1]
+    print(f"\nTest accuracy after {args.epochs} epochs: deep {deep:.1%}, shallow {shallow:.1%}")
+    after = gradient_flow(model, x_book, y_book)
+    print(f"Gradient flow of the deep net after training:\n{after.table()}\n")
+
+    written = _write_flow_pictures(after, recorder, out)
+    written.append(_first_layer_chain(model, x_book[:10], y_book[:10], out))
+    print("Wrote:")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    """The per-layer table and pictures for the net the user names."""
+    from minigrad import nn
+    from minigrad.flow import gradient_flow, speed_of_learning_curves
+
+    _, x, y = _book_batch(args.examples)
+    if args.sizes[0] != x.shape[1] or args.sizes[-1] != 10:
+        print(f"minigrad flow: error: --sizes must start with {x.shape[1]} (MNIST pixels) and "
+              f"end with 10 (digits), got {','.join(map(str, args.sizes))}", file=sys.stderr)
+        return 2
+    model = nn.mlp(args.sizes, activation=args.activation, init=args.init, seed=args.seed)
+    print(f"Net {args.sizes}, {args.activation}, init {args.init!r}, seed {args.seed}, "
+          f"measured on {len(x):,} MNIST training images")
+    recorder = None
+    if args.epochs:
+        recorder = speed_of_learning_curves(model, x, y, epochs=args.epochs, lr=0.1,
+                                            weight_decay=5.0, progress=True)
+        print(f"after {args.epochs} full-batch epochs (eta 0.1, lambda 5.0):")
+    report = gradient_flow(model, x, y)
+    print(report.table())
+    print("Wrote:")
+    for path in _write_flow_pictures(report, recorder, args.out):
+        print(f"  {path}")
+    return 0
+
+
+def _cmd_chain(args: argparse.Namespace) -> int:
+    """Nielsen's chain of single neurons with the user's numbers, factor by factor."""
+    import numpy as np
+
+    from minigrad.trace import neuron_chain, trace
+    from minigrad.viz import draw_chain, draw_graph, save
+
+    rng = np.random.default_rng(args.seed)
+    weights = ([args.weight] * args.depth if args.weight is not None
+               else list(rng.standard_normal(args.depth)))
+    if args.zero_z:
+        if args.bias is not None:
+            print("minigrad chain: error: --zero-z chooses the biases; drop --bias",
+                  file=sys.stderr)
+            return 2
+        biases = None
+    else:
+        biases = ([args.bias] * args.depth if args.bias is not None
+                  else list(rng.standard_normal(args.depth)))
+    chain = neuron_chain(weights, biases, x=args.input, zero_z=args.zero_z, cost="output")
+    record = trace(chain.cost)
+    path = record.path(chain.b[0])
+    print(path.table())
+    a_last = chain.a[-1]
+    print(f"\ndC/db1 = {chain.b[0].grad:.6g} = {chain.b[0].grad / a_last.grad:.6g} x dC/da"
+          f"{args.depth}")
+    written = [save(draw_chain(path), args.out / "chain.svg"),
+               save(draw_graph(chain.cost, trace=record), args.out / "chain_graph.svg")]
+    print("Wrote:")
+    for file in written:
+        print(f"  {file}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,8 @@ def backward(
     for node in order:
         if node._parents:
             node.grad = node._NO_GRAD
-    root.grad = gradient
+    # A leaf output is a leaf like any other: its gradient accumulates across calls.
+    root.grad = gradient if root._parents or root.grad is None else root.grad + gradient
     for node in reversed(order):
         parents = node._parents
         upstream = node.grad

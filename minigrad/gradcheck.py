@@ -111,8 +111,8 @@ def _report(i: int, x: Node, analytic: np.ndarray, numeric: np.ndarray, bad: np.
     gap = np.where(bad, np.abs(analytic - numeric), -1.0)
     worst = np.unravel_index(int(np.argmax(gap)), np.shape(gap)) if np.ndim(gap) else ()
     where = f" element {tuple(int(k) for k in worst)}" if worst else ""
-    message = (f"gradcheck: {name}{where}: backward gives {analytic[worst]!r}, "
-               f"finite differences give {numeric[worst]!r}")
+    message = (f"gradcheck: {name}{where}: backward gives {float(analytic[worst])!r}, "
+               f"finite differences give {float(numeric[worst])!r}")
     if x.grad is None:
         message += " (backward never reached this input: the graph treats it as a constant)"
     if bad.size > 1:

@@ -31,16 +31,22 @@ class SGD:
     """Plain stochastic gradient descent over Tensors or parameter groups (dicts, as PyTorch)."""
 
     def __init__(self, params: Iterable[Any], lr: float, weight_decay: float = 0.0) -> None:
-        if not lr > 0:
-            raise ValueError(f"SGD: lr must be positive, got {lr!r}")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay!r}")
         params = list(params)
         if params and isinstance(params[0], dict):
+            for i, group in enumerate(params):
+                if not isinstance(group, dict) or "params" not in group:
+                    raise TypeError(f"SGD: parameter group {i} must be a dict with a 'params' "
+                                    f"list, got {group!r}")
             groups = [{"lr": lr, "weight_decay": weight_decay, **group} for group in params]
         else:
             groups = [{"params": params, "lr": lr, "weight_decay": weight_decay}]
         for group in groups:
+            # Checked per group: a group's own lr or weight_decay overrides the defaults.
+            if not group["lr"] > 0:
+                raise ValueError(f"SGD: lr must be positive, got {group['lr']!r}")
+            if not group["weight_decay"] >= 0:  # also rejects nan
+                raise ValueError(f"SGD: weight_decay must be >= 0, got "
+                                 f"{group['weight_decay']!r}")
             group["params"] = list(group["params"])
             for p in group["params"]:
                 if not isinstance(p, Tensor) or not p.requires_grad:

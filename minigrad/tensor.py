@@ -222,10 +222,10 @@ class Tensor(Node):
         return _unary(self, out, "exp", out)
 
     def log(self) -> Tensor:
-        r"""ln a;  d/da = 1/a  (every a > 0)"""
+        r"""ln a;  d/da = 1/a  (every a > 0; NaN propagates)"""
         a = self.data
-        if not (a > 0).all():
-            bad = a[~(a > 0)].flat[0]
+        if (a <= 0).any():
+            bad = a[a <= 0].flat[0]
             raise ValueError(f"Tensor log: needs positive numbers, got {bad!r} "
                              f"(shape {self.shape})")
         return _unary(self, np.log(a), "log", 1.0 / a)
@@ -249,9 +249,9 @@ class Tensor(Node):
     # ---- reductions ---------------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         r"""sum_i a_i;  d/da_i = 1 (upstream copied back over the summed axes)"""
+        axes = _axes(axis, self.ndim, "sum")  # first: a bad axis is an error naming sum
         out = np.asarray(self.data.sum(axis=axis, keepdims=keepdims))
-        return Tensor.from_op(out, (self,), "sum", _sum_rule,
-                              (self.shape, _axes(axis, self.ndim, "sum"), keepdims, 1.0))
+        return Tensor.from_op(out, (self,), "sum", _sum_rule, (self.shape, axes, keepdims, 1.0))
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         r"""(1/n) sum_i a_i;  d/da_i = 1/n"""
@@ -287,7 +287,8 @@ class Tensor(Node):
     def transpose(self, *axes: int) -> Tensor:
         r"""axes permuted (reversed by default);  the gradient is permuted back"""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], Sequence) else axes
-        order = axes or tuple(reversed(range(self.ndim)))
+        order = tuple(a + self.ndim if a < 0 else a for a in axes) or tuple(
+            reversed(range(self.ndim)))  # negative axes count from the end, as in numpy
         if sorted(order) != list(range(self.ndim)):
             raise ValueError(f"Tensor transpose: axes {order} are not a permutation of the "
                              f"{self.ndim} axes of shape {self.shape}")
@@ -319,6 +320,7 @@ class Tensor(Node):
 
     def softmax(self, axis: int = -1) -> Tensor:
         r"""s_i = e^{a_i} / sum_j e^{a_j};  dC/da = s * (g - sum(g * s))"""
+        _axes(axis, self.ndim, "softmax")  # a bad axis is an error naming softmax
         s = np.exp(self.log_softmax_data(axis))
         return Tensor.from_op(s, (self,), "softmax", _softmax_rule, (s, axis))
 
@@ -412,9 +414,13 @@ def _power(x: np.ndarray, y: np.ndarray, needs_exponent_grad: bool) -> tuple:
     with np.errstate(divide="raise", invalid="ignore"):
         try:
             out = x**y
-            dx = y * x ** (y - 1.0)
         except FloatingPointError:
             raise ZeroDivisionError("Tensor **: 0 raised to a negative power") from None
+        try:
+            dx = y * x ** (y - 1.0)
+        except FloatingPointError:  # a = 0 with 0 <= b < 1: d/da a^b is 0 (b = 0) or inf
+            with np.errstate(divide="ignore"):
+                dx = np.where(y == 0, 0.0, y * x ** (y - 1.0))
     if needs_exponent_grad:
         if not (x > 0).all():
             raise ValueError("Tensor **: the gradient with respect to the exponent needs a "
@@ -535,10 +541,10 @@ def _matmul_rule(ctx: tuple, g: np.ndarray) -> tuple:
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
     g2 = g
+    if b.ndim == 1:  # first: for vector @ vector, g is a 0-d array and gains (1,) then (1, 1)
+        g2 = np.expand_dims(g2, -1)
     if a.ndim == 1:
         g2 = np.expand_dims(g2, -2)
-    if b.ndim == 1:
-        g2 = np.expand_dims(g2, -1)
     grad_a = grad_b = None
     if need_a:
         grad_a = _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)

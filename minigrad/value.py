@@ -30,6 +30,16 @@ def _chain_two(local: tuple[float, float], upstream: float) -> tuple[float, floa
 _new = object.__new__
 
 
+def _ieee_pow(a: float, n: float) -> float:
+    """a ** n as IEEE floats give it: +-inf on overflow, inf for 0 to a negative power."""
+    try:
+        return a**n
+    except OverflowError:
+        return -math.inf if a < 0.0 and n % 2.0 == 1.0 else math.inf
+    except ZeroDivisionError:
+        return math.inf
+
+
 def _result(data: float, parents: tuple[Value, ...], op: str, local: tuple[float, ...]) -> Value:
     """A new node made by ``op`` from ``parents``, with d(result)/d(parent_i) = local[i]."""
     out = _new(Value)
@@ -142,8 +152,9 @@ class Value(Node):
             n = exponent.data
             if a <= 0.0:
                 raise ValueError(f"Value **: a Value exponent needs a positive base, got {a!r}")
-            out = a**n
-            return _result(out, (self, exponent), "**", (n * a ** (n - 1.0), out * math.log(a)))
+            out = _ieee_pow(a, n)
+            return _result(out, (self, exponent), "**",
+                           (n * _ieee_pow(a, n - 1.0), out * math.log(a)))
         if isinstance(exponent, bool) or not isinstance(exponent, Real):
             raise TypeError(f"Value **: expected a number or Value exponent, got "
                             f"{type(exponent).__name__} {exponent!r}")
@@ -152,7 +163,9 @@ class Value(Node):
             raise ZeroDivisionError(f"Value **: 0.0 raised to the negative power {n!r}")
         if a < 0.0 and not n.is_integer():
             raise ValueError(f"Value **: negative base {a!r} to the non-integer power {n!r}")
-        return _result(a**n, (self,), f"**{exponent:g}", (n * a ** (n - 1.0),))
+        # d/da a^0 = 0 even at a = 0; at a = 0 with 0 < n < 1 the slope is inf (sqrt at 0)
+        local = n * _ieee_pow(a, n - 1.0) if n != 0.0 else 0.0
+        return _result(_ieee_pow(a, n), (self,), f"**{exponent:g}", (local,))
 
     def __rpow__(self, base: Any) -> Value:  # base ** self
         return _as_value(base, "**") ** self
@@ -167,9 +180,9 @@ class Value(Node):
         return _result(out, (self,), "exp", (out,))
 
     def log(self) -> Value:
-        r"""ln a;  d/da = 1/a  (a > 0)"""
+        r"""ln a;  d/da = 1/a  (a > 0; NaN propagates)"""
         a = self.data
-        if not a > 0.0:
+        if a <= 0.0:
             raise ValueError(f"Value log: needs a positive number, got {a!r}")
         return _result(math.log(a), (self,), "log", (1.0 / a,))
 

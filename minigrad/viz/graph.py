@@ -1,0 +1,359 @@
+r"""draw_graph: the backward graph, each edge labelled with the number the chain rule multiplies by.
+
+    from minigrad import Value
+    from minigrad.viz import draw_graph, save
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b).sigmoid(); c.label = "c"
+    c.backward()
+    save(draw_graph(c), "c.svg")
+
+Value nodes are records (label | data | grad; for tensors: shape, ‖data‖, ‖grad‖); each op is a
+small ellipse; every backward edge from an op down to one of its parents carries the local
+derivative d node/d parent (for tensors a summary such as ‖J‖=0.21). Arrows point the way the
+gradient flows: from the output down. An edge's colour family says whether the gradient shrinks
+(blue) or grows (red) as it crosses it, its shade and width how big the gradient it carries is.
+
+The picture only reads the graph: stored data, stored gradients and each node's
+``local_derivatives()``, or a :class:`~minigrad.trace.Trace` for exact per-edge tensor
+contributions. It never runs a backward pass of its own. Past ``max_nodes`` it collapses: one
+box per layer for a network built from ``linear`` ops, else a summary box, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from minigrad.engine import Node, topological_order
+from minigrad.trace import Trace, summarize
+from minigrad.value import Value
+from minigrad.viz.style import (
+    GREYS,
+    LogScale,
+    Picture,
+    add_gradient_legend,
+    describe_missing_local,
+    edge_style,
+    escape_plain,
+    escape_record,
+    fill_color,
+    fmt,
+    fmt_exact,
+    glyph,
+    plain_label,
+)
+
+__all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]
+
+SHOW_OPTIONS = ("data", "grad", "local", "contribution")
+RANKDIRS = ("BT", "TB", "LR", "RL")
+ACTIVATION_OPS = ("sigmoid", "tanh", "relu")  # the op after a linear node that ends a layer
+
+
+def draw_graph(
+    root: Node,
+    *,
+    trace: Trace | None = None,
+    rankdir: str = "BT",
+    show: Sequence[str] = ("data", "grad", "local"),
+    max_nodes: int = 150,
+    legend: bool = True,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """The backward graph of ``root`` as a graphviz Digraph (output on top with ``"BT"``).
+
+    ``trace``: a Trace of ``root`` (gives tensor edges their exact contributions); without one,
+    Value edges use local x upstream from the stored numbers, tensor edges the parent's total
+    gradient. ``show``: any of "data", "grad" (on nodes), "local", "contribution" (on edges).
+    """
+    if not isinstance(root, Node):
+        raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw_graph: rankdir must be one of {', '.join(RANKDIRS)}, "
+                         f"got {rankdir!r}")
+    unknown = [s for s in show if s not in SHOW_OPTIONS]
+    if unknown:
+        raise ValueError(f"draw_graph: unknown show option(s) {unknown}; choose from "
+                         f"{', '.join(SHOW_OPTIONS)}")
+    if trace is not None and trace.output is not root:
+        raise ValueError("draw_graph: the trace was recorded from another output "
+                         f"({trace.name(trace.output)}), not from this root")
+    if max_nodes < 1:
+        raise ValueError(f"draw_graph: max_nodes must be at least 1, got {max_nodes}")
+    order = topological_order(root)  # each node after its parents; iterative
+    graph = _new_graph(rankdir, title)
+    if len(order) > max_nodes:
+        is_network = not isinstance(root, Value) and any(n.op == "linear" for n in order)
+        if is_network:
+            _draw_layers(graph, root, order, max_nodes, rankdir, legend)
+        else:
+            _draw_summary(graph, root, order, max_nodes, rankdir)
+        return graph
+    _draw_nodes(graph, root, order, trace, rankdir, set(show), legend)
+    return graph
+
+
+def _new_graph(rankdir: str, title: str | None) -> graphviz.Digraph:
+    graph = Picture("backward", graph_attr={"rankdir": rankdir, "nodesep": "0.3",
+                                            "ranksep": "0.4", "fontsize": "12"},
+                    node_attr={"fontsize": "11"}, edge_attr={"fontsize": "10"})
+    if title:
+        graph.attr(label=plain_label(title), labelloc="t")
+    return graph
+
+
+def _record(fields: list[str], rankdir: str) -> str:
+    """A record label whose fields run across the node in any rank direction."""
+    body = " | ".join(escape_record(f) for f in fields)
+    return f"{{ {body} }}" if rankdir in ("LR", "RL") else body
+
+
+# ---- every node ---------------------------------------------------------------------------------
+def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: Trace | None,
+                rankdir: str, show: set[str], legend: bool) -> None:
+    is_tensor = not isinstance(root, Value)
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    names = {node: node.label or f"{node.op or 'leaf'}#{i}" for i, node in enumerate(order)}
+    steps = {(s.node, s.index): s for s in trace.steps} if trace is not None else {}
+    edges = [_edge(node, index, parent, steps, is_tensor)
+             for node in order for index, parent in enumerate(node._parents)]
+    scale = LogScale(e["size"] for e in edges)
+
+    for node in order:
+        fields, tooltip = (_tensor_fields if is_tensor else _value_fields)(node, show)
+        graph.node(ids[node], _record(fields, rankdir), shape="record", tooltip=tooltip,
+                   penwidth="2" if node is root else "1")
+        if node._parents:
+            graph.node(ids[node] + "_op", escape_plain(node.op), shape="ellipse",
+                       fontsize="10", height="0.3", width="0.4", margin="0.02",
+                       tooltip=f"op {node.op} makes {names[node]}")
+            graph.edge(ids[node] + "_op", ids[node], dir="back", color=GREYS[4],
+                       arrowsize="0.6")
+
+    for e in edges:
+        node, parent = e["node"], e["parent"]
+        graph.edge(ids[parent], ids[node] + "_op", **_edge_attrs(e, names, show, scale))
+    if legend and edges:
+        what = "gradient each edge carries" if (trace or not is_tensor) else \
+            "gradient at the parent"
+        add_gradient_legend(graph, scale, what=what,
+                            note="edge number: the local derivative d node / d parent")
+
+
+def _value_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
+    fields = [node.label] if node.label else []
+    if "data" in show:
+        fields.append(f"data {fmt(node.data)}")
+    if "grad" in show:
+        fields.append(f"grad {fmt(node.grad)}")
+    return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(node.grad)}"
+
+
+def _tensor_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
+    data = np.asarray(node.data)
+    grad = summarize(node.grad)
+    fields = [node.label] if node.label else []
+    fields.append(f"shape {data.shape}")
+    if "data" in show:
+        fields.append(f"data {fmt(data.item())}" if data.size == 1 else
+                      f"‖data‖ {fmt(summarize(data).norm, 4)}")
+    if "grad" in show:
+        fields.append("grad —" if grad is None else
+                      f"grad {fmt(np.asarray(node.grad).item())}" if data.size == 1 else
+                      f"‖grad‖ {fmt(grad.norm, 4)}")
+    tooltip = f"shape {data.shape}; ‖data‖ = {summarize(data).norm!r}; " + (
+        "grad None" if grad is None else f"‖grad‖ = {grad.norm!r}")
+    return fields, tooltip
+
+
+def _edge(node: Node, index: int, parent: Node, steps: dict, is_tensor: bool) -> dict[str, Any]:
+    """What one backward edge carries: local, size of its gradient, gain, and the numbers."""
+    step = steps.get((node, index))
+    if not is_tensor:
+        local = step.local if step is not None else node.local_derivatives()[index]
+        upstream = node.grad
+        contribution = step.contribution if step is not None else local * upstream
+        return {"node": node, "parent": parent, "local": local, "upstream": upstream,
+                "contribution": contribution, "size": abs(contribution), "gain": abs(local),
+                "exact": True}
+    local = step.local if step is not None else node.local_derivatives()[index]
+    if step is not None:
+        size, gain = step.contribution_summary.norm, step.gain
+    elif parent.grad is None or not getattr(parent, "requires_grad", True):
+        size, gain = None, math.nan  # this parent needs no gradient
+    else:  # no trace: the parent's total gradient stands in for this edge's contribution
+        size = summarize(parent.grad).norm
+        up = summarize(node.grad)
+        gain = size / up.norm if up is not None and up.norm > 0 else math.nan
+    return {"node": node, "parent": parent, "local": local, "upstream": None,
+            "contribution": None, "size": size, "gain": gain, "exact": False}
+
+
+def _edge_attrs(e: dict[str, Any], names: dict[Node, str], show: set[str],
+                scale: LogScale) -> dict[str, str]:
+    """Label, tooltip and style of one edge, drawn parent -> op with the arrow at the parent."""
+    node, parent = names[e["node"]], names[e["parent"]]
+    lines: list[str] = []
+    if e["exact"]:  # Values: the exact engine numbers
+        if "local" in show:
+            lines.append(fmt(e["local"]))
+        if "contribution" in show:
+            lines.append(f"→ {fmt(e['contribution'])}")
+        tooltip = (f"d{node}/d{parent} = {fmt_exact(e['local'])}; upstream dC/d{node} = "
+                   f"{fmt_exact(e['upstream'])}; contribution = {fmt_exact(e['contribution'])}")
+    else:
+        local = summarize(e["local"])
+        if "local" in show:
+            if local is None:
+                lines.append(describe_missing_local(e["node"].op))
+            elif not local.shape:
+                lines.append(f"×{fmt(e['local'], 4)}")
+            else:
+                lines.append(f"‖J‖={fmt(local.norm, 2)}")
+                lines.append(f"mean|J|={fmt(local.mean_abs, 2)}")
+        if "contribution" in show and e["size"] is not None:
+            lines.append(f"→ ‖·‖={fmt(e['size'], 3)}")
+        if e["size"] is None:
+            lines.append("(no grad)")
+        tooltip = (f"d{node}/d{parent}: {local if local is not None else 'not described'}; "
+                   f"gradient size {e['size']!r}")
+    return {"label": plain_label("\n".join(lines)),
+            "tooltip": escape_plain(tooltip), "dir": "back",
+            **edge_style(e["size"], e["gain"], scale)}
+
+
+# ---- collapsed: one box per layer ---------------------------------------------------------------
+def _layers(order: list[Node]) -> list[tuple[Node, Node | None]]:
+    """(linear node, the activation applied to it or None), input layer first."""
+    users: dict[Node, list[Node]] = {}
+    for node in order:
+        for parent in node._parents:
+            users.setdefault(parent, []).append(node)
+    layers = []
+    for node in order:
+        if node.op == "linear":
+            act = next((u for u in users.get(node, ()) if u.op in ACTIVATION_OPS), None)
+            layers.append((node, act))
+    return layers
+
+
+def _speed(z: Node) -> float | None:
+    """Nielsen's speed of learning ‖dC/db‖ = ‖sum over the batch of dC/dz‖ (stored grads)."""
+    if z.grad is None:
+        return None
+    g = np.asarray(z.grad)
+    return float(np.linalg.norm(g.sum(axis=0) if g.ndim == 2 else g))
+
+
+def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nodes: int,
+                 rankdir: str, legend: bool) -> None:
+    layers = _layers(order)
+    speeds = [_speed(z) for z, _ in layers]
+    gains = [_gain(speeds[i], speeds[i + 1]) for i in range(len(layers) - 1)] + [math.nan]
+    scale = LogScale(speeds)
+    shown = sum(1 + (act is not None) for _, act in layers)
+    for i, ((z, act), speed, gain) in enumerate(zip(layers, speeds, gains)):
+        weight = z._parents[1]
+        n_out, n_in = weight.data.shape
+        fields = [f"layer {i + 1}", f"linear {n_in}→{n_out}" + (f" + {act.op}" if act else ""),
+                  "‖dC/db‖ " + ("—" if speed is None else fmt(speed, 4))]
+        if weight.grad is not None:
+            fields.append(f"‖dC/dw‖ {fmt(summarize(weight.grad).norm, 4)}")
+        slope = summarize(act.local_derivatives()[0]) if act is not None else None
+        if slope is not None:
+            name = "σ′" if act.op == "sigmoid" else f"{act.op}′"
+            fields.append(f"mean {name}(z) {fmt(slope.mean_abs, 3)}")
+        fields.append("output layer" if i == len(layers) - 1 else
+                      f"x{fmt(gain, 2)} {glyph(gain)}  vs layer {i + 2}")
+        graph.node(f"layer{i}", _record(fields, rankdir), shape="record", style="filled",
+                   fillcolor=fill_color(gain, scale.position(speed or 0.0)))
+        if i:
+            previous = speeds[i - 1]
+            graph.edge(f"layer{i - 1}", f"layer{i}", dir="back", label=f"x{fmt(gains[i - 1], 2)}",
+                       **edge_style(previous, gains[i - 1], scale))
+    first_input = layers[0][0]._parents[0]
+    graph.node("input", _record([first_input.label or "input", f"shape {first_input.data.shape}"],
+                                rankdir), shape="record", color=GREYS[3])
+    graph.edge("input", "layer0", dir="back", style="dashed", color=GREYS[2])
+    cost = "data " + (fmt(np.asarray(root.data).item()) if np.size(root.data) == 1
+                      else f"shape {np.shape(root.data)}")
+    graph.node("output", _record([root.label or "output", root.op, cost], rankdir),
+               shape="record", penwidth="2")
+    graph.edge(f"layer{len(layers) - 1}", "output", dir="back", color=GREYS[4])
+    note = (f"collapsed: {len(order)} nodes > max_nodes={max_nodes}, so one box per layer "
+            f"({len(layers)} layers, {len(order) - shown} other nodes not drawn: weights, "
+            f"biases, input, cost). Gain x: ‖dC/db‖ of a layer over that of the layer above. "
+            f"draw_graph(..., max_nodes={len(order)}) draws every node.")
+    graph.node("collapsed_note", plain_label(_wrap(note)), shape="note", fontsize="10",
+               color=GREYS[3])
+    if legend:
+        add_gradient_legend(graph, scale, what="speed of learning ‖dC/db‖ of each layer")
+
+
+def _gain(lower: float | None, upper: float | None) -> float:
+    """lower / upper, nan when either is missing or the upper is 0."""
+    if lower is None or upper is None or upper == 0.0:
+        return math.nan
+    return lower / upper
+
+
+# ---- collapsed: a summary box -------------------------------------------------------------------
+def _draw_summary(graph: graphviz.Digraph, root: Node, order: list[Node], max_nodes: int,
+                  rankdir: str) -> None:
+    is_tensor = not isinstance(root, Value)
+    depth: dict[Node, int] = {}
+    ops: Counter[str] = Counter()
+    edges = 0
+    for node in order:  # parents come first: the longest path, without recursion
+        parents = node._parents
+        depth[node] = 1 + max(depth[p] for p in parents) if parents else 0
+        edges += len(parents)
+        if parents:
+            ops[node.op] += 1
+    leaves = [n for n in order if not n._parents]
+    sized = [(summarize(n.grad).norm if is_tensor else abs(n.grad), n) for n in leaves
+             if n.grad is not None]
+    size_word = "‖grad‖" if is_tensor else "|grad|"
+    fields = [f"graph of {len(order)} nodes: {len(leaves)} leaves, {len(order) - len(leaves)} ops,"
+              f" {edges} edges",
+              f"collapsed: more than max_nodes={max_nodes} nodes to draw",
+              f"depth {depth[root]} (longest path from a leaf to the output)",
+              "ops: " + ", ".join(f"{op} ×{k}" for op, k in ops.most_common(6))]
+    if not is_tensor:
+        name = f"output {root.label}" if root.label else "output"
+        fields.append(f"{name}: data {fmt(root.data)}, grad {fmt(root.grad)}")
+    if sized:
+        small = min(sized, key=lambda t: t[0])
+        large = max(sized, key=lambda t: t[0])
+        fields.append(f"leaf {size_word}: smallest {fmt(small[0], 4)} ({_name(small[1])}),"
+                      f" largest {fmt(large[0], 4)} ({_name(large[1])})")
+    graph.node("summary", _record(fields, "LR" if rankdir in ("TB", "BT") else "TB"),
+               shape="record", penwidth="2")
+    note = (f"collapsed: {len(order)} nodes is more than max_nodes={max_nodes}. "
+            f"draw_graph(..., max_nodes={len(order)}) draws every node; trace(output).path(node)"
+            " and draw_chain show one path.")
+    graph.node("collapsed_note", plain_label(_wrap(note)), shape="note", fontsize="10",
+               color=GREYS[3])
+    graph.edge("collapsed_note", "summary", style="invis")
+
+
+def _name(node: Node) -> str:
+    return node.label or "unlabelled leaf"
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """Break text into lines of about ``width`` characters (plain-label newlines)."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\n".join(lines)

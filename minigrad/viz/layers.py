@@ -1,0 +1,96 @@
+"""The layer-level picture of a network: one box per layer with its speed of learning.
+
+    from minigrad.flow import gradient_flow
+    from minigrad.viz.layers import draw_layers
+    draw_layers(gradient_flow(model, x, y))      # a graphviz.Digraph; save(graph, "layers.svg")
+
+Each box shows the layer's speed of learning s_l = ||dC/db^l||, its saturation and mean
+sigma'(z), and the verdict of the report; its fill shade grows with s_l on a log scale (pale:
+slow). The edge into the next layer carries the gain s_{l+1}/s_l (``x4.9``) and the colours of
+:mod:`minigrad.viz.style`: blue when the gradient shrinks on its way down, red when it grows.
+The title gives the last/first hidden-layer ratio. Plain labels only (the in-process renderer
+cannot draw HTML labels). Reads the report; runs no backward pass.
+"""
+
+from __future__ import annotations
+
+import graphviz
+
+from minigrad.flow import FlowReport, LayerFlow, gain_label
+from minigrad.viz.style import GREYS, LogScale, edge_style, escape_plain
+
+__all__ = ["draw_layers", "SPEED_FILLS"]
+
+# ColorBrewer YlGn, pale (slow) to strong (fast); dark enough shades are left out so the black
+# text stays readable.
+SPEED_FILLS = ("#ffffe5", "#f7fcb9", "#d9f0a3", "#addd8e", "#78c679", "#41ab5d")
+
+
+def draw_layers(report: FlowReport, *, rankdir: str = "LR", verdicts: bool = True,
+                title: str | None = None) -> graphviz.Digraph:
+    """One node per layer: speed of learning, saturation, mean sigma'; the gain on each edge."""
+    if not report.layers:
+        raise ValueError("draw_layers: the report has no layers")
+    graph = graphviz.Digraph("layers")
+    graph.attr(rankdir=rankdir, labelloc="t", fontsize="14", label=escape_plain(
+        title if title is not None else _title(report)))
+    graph.attr("node", shape="box", style="rounded,filled", fontsize="11", fontname="Helvetica")
+    graph.attr("edge", fontsize="11", fontname="Helvetica")
+    scale = LogScale(report.speeds)
+
+    first = report.layers[0]
+    graph.node("input", f"input\n{first.n_in} units", style="rounded,dashed", color=GREYS[3])
+    graph.edge("input", "layer1", color=GREYS[2])
+    for row in report.layers:
+        position = scale.position(row.speed) if row.speed > 0 else 0.0
+        fill = SPEED_FILLS[round(position * (len(SPEED_FILLS) - 1))]
+        graph.node(_node_id(row), _label(row, verdicts), fillcolor=fill,
+                   penwidth="2" if row.role == "output" else "1")
+    for below, above in zip(report.layers[:-1], report.layers[1:]):
+        down = None if below.gain is None else 1.0 / below.gain  # the factor on the way down
+        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain),
+                   **edge_style(below.speed if below.gain else None, down, scale))
+    graph.node("legend", _legend(report), shape="plaintext", style="", fontsize="10")
+    return graph
+
+
+def _node_id(row: LayerFlow) -> str:
+    return f"layer{row.index}"
+
+
+def _label(row: LayerFlow, verdicts: bool) -> str:
+    """The plain multi-line label of one layer's box."""
+    lines = [f"{row.role}: {row.n_in} → {row.n_out}, {row.activation}"
+             + ("  (residual)" if row.residual else ""),
+             f"speed s = {row.speed:.3g}",
+             f"||dC/dW|| = {row.weight_grad_norm:.3g}"]
+    if row.saturation is not None:
+        word = "zero (dead)" if row.activation == "relu" else "saturated"
+        lines.append(f"{word} {row.saturation:.0%}")
+    if row.mean_dsigma is not None:
+        lines.append(f"mean σ′(z) = {row.mean_dsigma:.3g}")
+    if row.update_data is not None:
+        lines.append(f"update:data 10^{row.update_data:.1f}")
+    if verdicts and row.verdict:
+        lines += row.verdict.split("; ")
+    return "\n".join(escape_plain(line) for line in lines)
+
+
+def _title(report: FlowReport) -> str:
+    """'speed of learning per layer' and the last/first hidden-layer ratio."""
+    ratio = report.last_over_first
+    if ratio is None:
+        return "speed of learning per layer"
+    return (f"speed of learning per layer: last hidden / first hidden = {ratio:.3g}x\n"
+            f"{report.summary()}")
+
+
+def _legend(report: FlowReport) -> str:
+    """How to read the picture, as left-aligned lines."""
+    slow, fast = min(report.speeds), max(report.speeds)
+    lines = [f"fill: speed of learning s = ||dC/db|| on a log scale, pale {slow:.3g} "
+             f"to strong {fast:.3g}",
+             "edge: s(next layer) / s(this layer); blue: the gradient shrinks on its way "
+             "down, red: it grows",
+             f"batch of {report.batch_size}, loss {report.loss}" if report.batch_size else ""]
+    return "".join(escape_plain(line) + "\\l" for line in lines if line)

@@ -1,0 +1,171 @@
+"""Tests for minigrad.optim: SGD with L2 weight decay, parameter groups, weight_decay_groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from minigrad import Tensor, nn, optim
+
+finite = st.floats(-10, 10, allow_nan=False, width=64)
+
+
+def _param(values: np.ndarray, grad: np.ndarray | None) -> Tensor:
+    p = Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+    p.grad = None if grad is None else np.array(grad, dtype=np.float64)
+    return p
+
+
+@given(w=arrays(np.float64, (3, 2), elements=finite), g=arrays(np.float64, (3, 2), elements=finite),
+       lr=st.floats(1e-3, 2.0), weight_decay=st.floats(0.0, 1.0))
+@settings(max_examples=50, deadline=None)
+def test_sgd_update_formula(w: np.ndarray, g: np.ndarray, lr: float, weight_decay: float) -> None:
+    """One step: w <- w - lr * (g + weight_decay * w), in place, the gradient untouched."""
+    p = _param(w, g)
+    data_before = p.data
+    optim.SGD([p], lr=lr, weight_decay=weight_decay).step()
+    np.testing.assert_allclose(p.data, w - lr * (g + weight_decay * w), rtol=1e-12, atol=1e-12)
+    assert p.data is data_before  # updated in place: layers keep pointing at the same array
+    np.testing.assert_array_equal(p.grad, g)
+
+
+def test_sgd_step_builds_no_graph() -> None:
+    """The update runs under no_grad: parameters stay leaves with no parents."""
+    model = nn.mlp([3, 2])
+    nn.quadratic_loss(model(np.ones((2, 3))), np.array([0, 1])).backward()
+    optim.SGD(model.parameters(), lr=0.1, weight_decay=0.01).step()
+    assert all(p.is_leaf and p.requires_grad for p in model.parameters())
+
+
+def test_weight_decay_groups_split_weights_and_biases() -> None:
+    """Group 0: every weight, decayed; group 1: every bias, not decayed."""
+    model = nn.mlp([4, 3, 2])
+    weights_group, biases_group = optim.weight_decay_groups(model, 0.25)
+    assert [id(p) for p in weights_group["params"]] == [id(m.weight) for m in model.layers[0::2]]
+    assert [id(p) for p in biases_group["params"]] == [id(m.bias) for m in model.layers[0::2]]
+    assert weights_group["weight_decay"] == 0.25 and biases_group["weight_decay"] == 0.0
+
+
+def test_weight_decay_groups_follow_the_book() -> None:
+    """eta = 0.1, lambda = 5, n = 1000: weights shrink by (1 - eta lambda/n) = 0.9995 before
+    the gradient step; biases only take the gradient step."""
+    eta, lam, n = 0.1, 5.0, 1000
+    model = nn.mlp([5, 4, 3], seed=2)
+    rng = np.random.default_rng(0)
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    grads = {name: rng.standard_normal(p.shape) for name, p in model.named_parameters()}
+    for name, p in model.named_parameters():
+        p.grad = grads[name]
+    optim.SGD(optim.weight_decay_groups(model, lam / n), lr=eta).step()
+    for name, p in model.named_parameters():
+        if name.endswith("weight"):
+            expected = (1 - eta * lam / n) * before[name] - eta * grads[name]
+        else:
+            expected = before[name] - eta * grads[name]
+        np.testing.assert_allclose(p.data, expected, rtol=1e-13, atol=1e-15, err_msg=name)
+
+
+def test_weight_decay_groups_zero_gradient_shrinks_weights_only() -> None:
+    """With zero gradients, weights are multiplied by 0.9995 and biases stay exactly equal."""
+    model = nn.mlp([5, 4, 3], seed=2)
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = np.zeros(p.shape)
+    optim.SGD(optim.weight_decay_groups(model, 5.0 / 1000), lr=0.1).step()
+    for name, p in model.named_parameters():
+        factor = 0.9995 if name.endswith("weight") else 1.0
+        np.testing.assert_allclose(p.data, factor * before[name], rtol=1e-15, err_msg=name)
+
+
+def test_plain_sgd_decays_everything() -> None:
+    """Given a plain parameter list, weight_decay applies to biases too (as PyTorch)."""
+    model = nn.mlp([2, 2], seed=0)
+    bias_before = model.layers[0].bias.data.copy()
+    for p in model.parameters():
+        p.grad = np.zeros(p.shape)
+    optim.SGD(model.parameters(), lr=0.5, weight_decay=0.1).step()
+    np.testing.assert_allclose(model.layers[0].bias.data, 0.95 * bias_before, rtol=1e-15)
+
+
+def test_param_groups_override_the_defaults() -> None:
+    """A group's own lr / weight_decay win over the SGD arguments; missing keys use them."""
+    a = _param(np.ones(2), np.ones(2))
+    b = _param(np.ones(2), np.ones(2))
+    sgd = optim.SGD([{"params": [a], "lr": 0.1, "weight_decay": 0.5}, {"params": [b]}],
+                    lr=1.0, weight_decay=0.25)
+    assert [(g["lr"], g["weight_decay"]) for g in sgd.param_groups] == [(0.1, 0.5), (1.0, 0.25)]
+    sgd.step()
+    np.testing.assert_allclose(a.data, 1 - 0.1 * (1 + 0.5), rtol=1e-15)
+    np.testing.assert_allclose(b.data, 1 - 1.0 * (1 + 0.25), rtol=1e-15)
+
+
+def test_sgd_accepts_a_generator_of_parameters() -> None:
+    """parameters may be any iterable (read once)."""
+    model = nn.mlp([3, 2])
+    sgd = optim.SGD((p for p in model.parameters()), lr=0.1)
+    assert len(sgd.param_groups[0]["params"]) == 2
+
+
+def test_sgd_skips_parameters_without_gradient() -> None:
+    """A parameter with grad None is left alone, weight decay included."""
+    used, unused = _param(np.ones(3), np.ones(3)), _param(np.ones(3), None)
+    optim.SGD([used, unused], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_array_equal(unused.data, np.ones(3))
+    np.testing.assert_allclose(used.data, 1 - 0.1 * 1.5, rtol=1e-15)
+
+
+def test_sgd_zero_grad() -> None:
+    """zero_grad forgets the gradient of every parameter in every group."""
+    model = nn.mlp([3, 2, 2])
+    for p in model.parameters():
+        p.grad = np.ones(p.shape)
+    sgd = optim.SGD(optim.weight_decay_groups(model, 0.1), lr=0.1)
+    sgd.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_sgd_float32_parameters_stay_float32() -> None:
+    """The update keeps a float32 parameter float32 (in place)."""
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = np.full(3, 0.5, np.float32)
+    optim.SGD([p], lr=0.1, weight_decay=0.1).step()
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p.data, 1 - 0.1 * (0.5 + 0.1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1, float("nan")])
+def test_sgd_bad_lr(lr: float) -> None:
+    """lr must be positive; the error gives the value."""
+    with pytest.raises(ValueError, match="lr must be positive"):
+        optim.SGD([_param(np.ones(2), None)], lr=lr)
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1])
+def test_sgd_bad_lr_in_a_group(lr: float) -> None:
+    """A group's own lr is checked like the default one."""
+    with pytest.raises(ValueError, match="lr must be positive"):
+        optim.SGD([{"params": [_param(np.ones(2), None)], "lr": lr}], lr=0.1)
+
+
+@pytest.mark.parametrize("weight_decay", [-0.1, float("nan")])
+def test_sgd_bad_weight_decay(weight_decay: float) -> None:
+    with pytest.raises(ValueError, match="weight_decay must be"):
+        optim.SGD([_param(np.ones(2), None)], lr=0.1, weight_decay=weight_decay)
+    with pytest.raises(ValueError, match="weight_decay must be"):
+        optim.SGD([{"params": [_param(np.ones(2), None)], "weight_decay": weight_decay}], lr=0.1)
+
+
+def test_sgd_rejects_non_parameters() -> None:
+    """Arrays, and Tensors that need no gradient, are not parameters."""
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        optim.SGD([np.ones(2)], lr=0.1)
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        optim.SGD([Tensor(np.ones(2))], lr=0.1)
+
+
+def test_sgd_group_without_params_key() -> None:
+    with pytest.raises(TypeError, match="group 0 must be a dict with a 'params'"):
+        optim.SGD([{"lr": 0.1}], lr=0.1)

@@ -1,0 +1,388 @@
+"""Tests for minigrad.viz: draw_graph and draw_chain show the engine's numbers, and render."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import graphviz
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad.engine
+import minigrad.tensor
+import minigrad.value
+from minigrad import Tensor, Value
+from minigrad.engine import topological_order
+from minigrad.nn import cross_entropy_loss, mlp
+from minigrad.trace import exploding_chain, neuron_chain, summarize, trace
+from minigrad.viz import chain_factors, draw_chain, draw_graph, render_svg, save, which_renderer
+from minigrad.viz.style import fmt
+
+EDGE = re.compile(r"^\s*(\w+) -> (\w+) \[(.*)\]$")
+ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
+
+
+def attrs(text: str) -> dict[str, str]:
+    """DOT attributes of one statement, quotes removed."""
+    return {k: v[1:-1] if v.startswith('"') else v for k, v in ATTR.findall(text)}
+
+
+def edges(graph: graphviz.Digraph) -> list[tuple[str, str, dict[str, str]]]:
+    out = []
+    for line in graph.source.splitlines():
+        m = EDGE.match(line)
+        if m:
+            out.append((m.group(1), m.group(2), attrs(m.group(3))))
+    return out
+
+
+def node_count(graph: graphviz.Digraph) -> int:
+    """Nodes declared in the DOT source (lines 'id [label=...'), legend excluded."""
+    names = [m.group(1) for m in map(re.compile(r"^\s*(\w+) \[").match, graph.source.splitlines())
+             if m]
+    return sum(1 for n in names if n not in ("graph", "node", "edge") and
+               not n.startswith("legend"))
+
+
+@pytest.fixture
+def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hide any system `dot`: PATH points at an empty folder."""
+    empty = tmp_path / "empty_bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def expression(x: float = 1.5, y: float = -0.7, z: float = 0.3) -> Value:
+    a, b, c = Value(x, label="a"), Value(y, label="b"), Value(z, label="c")
+    d = a * b + (a + a)
+    d.label = "d"
+    e = (d * c).tanh() + d.sigmoid() * b - c.exp() / (a * a + 1.0)
+    e.label = "e"
+    return e
+
+
+# ---- draw_graph: the numbers are the engine's ---------------------------------------------------
+@given(st.floats(-2, 2), st.floats(-2, 2), st.floats(-2, 2))
+def test_dot_numbers_are_the_engine_numbers(x: float, y: float, z: float) -> None:
+    e = expression(x, y, z)
+    e.backward()
+    graph = draw_graph(e)
+    order = topological_order(e)
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    drawn = Counter()
+    for tail, head, a in edges(graph):
+        if head.endswith("_op") and tail.startswith("n"):
+            drawn[(tail, head, a["label"], a["tooltip"].split("; ")[0].split(" = ")[1])] += 1
+    expected = Counter()
+    for node in order:
+        for parent, local in zip(node.parents, node.local_derivatives()):
+            expected[(ids[parent], ids[node] + "_op", fmt(local), repr(local))] += 1
+    assert drawn == expected
+    # Node tooltips carry the exact data and grad; the record shows them in 6 digits.
+    for node in order:
+        line = next(ln for ln in graph.source.splitlines()
+                    if ln.strip().startswith(ids[node] + " ["))
+        a = attrs(line)
+        assert a["tooltip"] == f"data = {node.data!r}; grad = {node.grad!r}"
+        assert f"data {fmt(node.data)}" in a["label"] and f"grad {fmt(node.grad)}" in a["label"]
+
+
+def test_edge_contribution_numbers_with_and_without_a_trace_agree() -> None:
+    e = expression()
+    record = trace(e)
+    with_trace = [a["tooltip"] for _, _, a in edges(draw_graph(e, trace=record)) if "tooltip" in a]
+    without = [a["tooltip"] for _, _, a in edges(draw_graph(e)) if "tooltip" in a]
+    assert with_trace == without
+    for step in record.steps:  # every step's contribution appears exactly
+        assert any(f"contribution = {step.contribution!r}" in t for t in with_trace)
+
+
+def test_a_plus_a_has_two_edges() -> None:
+    a = Value(3.0, label="a")
+    y = a + a
+    y.backward()
+    graph = draw_graph(y)
+    into_op = [(t, h) for t, h, _ in edges(graph) if h == "n1_op"]
+    assert into_op == [("n0", "n1_op"), ("n0", "n1_op")]
+    assert a.grad == 2.0
+
+
+def test_show_options_and_errors() -> None:
+    e = expression()
+    e.backward()
+    quiet = draw_graph(e, show=())
+    labels = [attrs(line).get("label", "") for line in quiet.source.splitlines()
+              if re.match(r"^\s*n\d+ \[", line)]
+    assert labels and not any("data" in t or "grad" in t for t in labels)
+    assert all(a["label"] == "" for t, h, a in edges(quiet)
+               if h.endswith("_op") and t.startswith("n"))
+    full = draw_graph(e, show=("data", "grad", "local", "contribution"), rankdir="LR",
+                      title="my graph")
+    assert "→ " in full.source and "rankdir=LR" in full.source and "my graph" in full.source
+    with pytest.raises(ValueError, match="unknown show option.*'size'"):
+        draw_graph(e, show=("size",))
+    with pytest.raises(ValueError, match="rankdir must be one of"):
+        draw_graph(e, rankdir="UP")
+    with pytest.raises(ValueError, match="another output"):
+        draw_graph(e, trace=trace(Value(1.0) * 2.0))
+    with pytest.raises(TypeError, match="expected a Value or Tensor"):
+        draw_graph(1.0)  # type: ignore[arg-type]
+
+
+def test_colour_families_follow_shrink_and_grow() -> None:
+    a = Value(0.5, label="a")
+    w_big, w_small = Value(10.0, label="big"), Value(0.01, label="small")
+    y = a * w_big + a * w_small
+    y.backward()
+    by_label = {}
+    for _, head, attr in edges(draw_graph(y)):
+        if "tooltip" in attr and head.endswith("_op"):
+            by_label[attr["label"]] = attr["color"]
+    blues = {"#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"}
+    reds = {"#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"}
+    assert by_label["10"] in reds  # d(a*big)/da = 10: the gradient grows
+    assert by_label["0.01"] in blues  # shrinks
+    assert by_label["0.5"] in blues
+
+
+# ---- draw_graph: tensors ------------------------------------------------------------------------
+def small_mlp() -> tuple[Tensor, object]:
+    model = mlp([4, 3, 3, 2], seed=1)
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    return cross_entropy_loss(model(x), np.array([0, 1, 1, 0, 1])), model
+
+
+def test_tensor_graph_of_a_small_mlp_draws_with_shapes() -> None:
+    cost, model = small_mlp()
+    record = trace(cost)
+    graph = draw_graph(cost, trace=record)
+    source = graph.source
+    for shape in ["(5, 4)", "(3, 4)", "(3,)", "(5, 3)", "(2, 3)", "(5, 2)"]:
+        assert f"shape {shape}" in source
+    assert source.count("label=linear") == 3 and source.count("label=sigmoid") == 2
+    # A sigmoid edge is labelled with the norm of its sigma' description.
+    sig = next(s for s in record.steps if s.node.op == "sigmoid")
+    assert f"‖J‖={fmt(sig.local_summary.norm, 2)}" in source
+    assert f"‖grad‖ {fmt(summarize(model[0].weight.grad).norm, 4)}" in source
+    assert "(no grad)" in source  # the input x needs no gradient
+    assert "<<" not in source  # no HTML labels: the in-process renderer cannot draw them
+
+
+def test_draw_graph_never_runs_backward(monkeypatch: pytest.MonkeyPatch) -> None:
+    e = expression()
+    e.backward()
+    cost, model = small_mlp()
+    record = trace(cost)
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("draw_graph ran a backward pass")
+
+    for module in (minigrad.engine, minigrad.value, minigrad.tensor):
+        monkeypatch.setattr(module, "backward", forbidden)
+    monkeypatch.setattr(Value, "backward", forbidden)
+    monkeypatch.setattr(Tensor, "backward", forbidden)
+    grads = [n.grad for n in topological_order(e)]
+    tensor_grads = [None if n.grad is None else n.grad.copy() for n in topological_order(cost)]
+    # No backward rule may run either (not even a single vector-Jacobian product).
+    for root in (e, cost):
+        for node in topological_order(root):
+            if node.parents:
+                node._rule = forbidden
+    draw_graph(e)
+    draw_graph(cost)
+    draw_graph(cost, trace=record)
+    draw_graph(cost, max_nodes=5)
+    assert [n.grad for n in topological_order(e)] == grads
+    for node, before in zip(topological_order(cost), tensor_grads):
+        if before is None:
+            assert node.grad is None
+        else:
+            np.testing.assert_array_equal(node.grad, before)
+
+
+# ---- the node cap -------------------------------------------------------------------------------
+def test_a_big_network_collapses_to_one_box_per_layer() -> None:
+    model = mlp([8] + [8] * 40 + [3], seed=0)
+    x = np.random.default_rng(1).standard_normal((10, 8))
+    cost = cross_entropy_loss(model(x), np.zeros(10, dtype=int))
+    cost.backward()
+    n_nodes = len(topological_order(cost))
+    assert n_nodes > 150
+    graph = draw_graph(cost)
+    source = graph.source
+    assert node_count(graph) <= 41 + 4  # 41 layer boxes, input, output, note
+    assert f"collapsed: {n_nodes} nodes > max_nodes=150" in source.replace("\\n", " ")
+    assert source.count("[label=\"layer ") == 41
+    # Gain badges: ‖dC/db‖ of each layer over the layer above, from the stored gradients.
+    speeds = [float(np.linalg.norm(m.bias.grad)) for m in model.layers[::2]]
+    for i in (0, 20, 39):
+        assert f"x{fmt(speeds[i] / speeds[i + 1], 2)}" in source
+    assert "output layer" in source
+
+
+def test_the_cap_applies_to_small_networks_too() -> None:
+    cost, model = small_mlp()
+    cost.backward()
+    graph = draw_graph(cost, max_nodes=5)
+    assert graph.source.count("[label=\"layer ") == 3
+    assert "collapsed" in graph.source and node_count(graph) <= 6
+
+
+def test_a_big_value_graph_collapses_to_a_summary() -> None:
+    x = Value(0.2, label="x")
+    y = x
+    for _ in range(300):
+        y = (y * 1.01).tanh()
+    y.backward()
+    graph = draw_graph(y)
+    assert node_count(graph) == 2  # the summary and the note
+    flat = graph.source.replace("\\n", " ")
+    assert "collapsed: 901 nodes is more than max_nodes=150" in flat
+    assert "depth 600" in flat and "tanh ×300" in flat
+    assert "<svg" in render_svg(graph)
+
+
+# ---- draw_chain ---------------------------------------------------------------------------------
+def book_chain():
+    return neuron_chain([0.5, -0.8, 0.3, 0.9], [0.1, 0.2, -0.3, 0.4], 0.5, y=0.2)
+
+
+def test_chain_factors_are_named_from_the_graph_and_multiply_to_the_gradient() -> None:
+    chain = book_chain()
+    path = trace(chain.cost).path(chain["b1"])
+    factors, skipped = chain_factors(path)
+    assert [f.name for f in factors] == ["σ′(z1)", "w2", "σ′(z2)", "w3", "σ′(z3)", "w4",
+                                         "σ′(z4)", "∂C/∂a4"]
+    assert skipped == 4  # the four '+' steps z_j = w_j a_{j-1} + b_j multiply by 1
+    values = [f.value for f in factors]
+    assert values[1::2][:3] == [-0.8, 0.3, 0.9]
+    assert values[-1] == chain["a4"].grad == chain["a4"].data - 0.2
+    assert factors[0].product == chain["b1"].grad  # the leftmost running product: dC/db1
+    assert [f.product for f in factors[:-1:2]] == [z.grad for z in chain.z]  # dC/dz_j = delta_j
+    product = 1.0
+    for f in reversed(factors):  # backprop's order: from dC/da4 leftwards
+        product *= f.value
+        assert f.product == pytest.approx(product, rel=1e-12)
+
+
+def test_draw_chain_of_the_book_chain() -> None:
+    chain = book_chain()
+    path = trace(chain.cost).path(chain["b1"])
+    source = draw_chain(path).source
+    for p in path:
+        if p.node.op == "sigmoid" or p.parent.label in ("a1", "a2", "a3"):
+            assert f"{fmt(p.factor)} ↓" in source  # every factor here is below 1 in size
+    assert "≤ ¼" in source
+    pct = f"{chain.z[0].sigmoid().local_derivatives()[0] / 0.25:.0%} of the ¼ ceiling"
+    assert pct in source
+    assert f"∂C/∂b1 | = {fmt(chain['b1'].grad, 10)}" in source
+    assert f"∂C/∂z2 = {fmt(chain['z2'].grad)}" in source
+    assert source.count("subgraph cluster_pair") == 3  # w_j with sigma'(z_j)
+    assert "w2·σ′(z2) = " in source
+
+
+def test_draw_chain_of_the_exploding_construction() -> None:
+    chain = exploding_chain(depth=4, weight=100.0)
+    source = draw_chain(trace(chain.cost).path(chain["b1"])).source
+    assert source.count("100 ↑") == 3 and source.count("0.25 ↓") == 4
+    assert source.count("100% of the ¼ ceiling") == 4
+    assert source.count("= 25 ↑") == 3  # every w_j sigma'(z_j) = 25, framed
+    assert "= 3906.25 × ∂C/∂a4" in source
+    assert f"= {fmt(3906.25 * 0.5, 10)}" in source
+
+
+@pytest.mark.parametrize("depth", [1, 2, 8])
+def test_draw_chain_any_depth(depth: int) -> None:
+    chain = neuron_chain([0.7] * depth, [0.1] * depth)
+    factors, _ = chain_factors(trace(chain.cost).path(chain["b1"]))
+    assert len(factors) == 2 * depth
+    assert [f.kind for f in factors].count("sigma") == depth
+    draw_chain(trace(chain.cost, run_backward=False).path(chain["b1"]))
+
+
+def test_long_chains_fold_the_middle() -> None:
+    chain = neuron_chain([0.9] * 100, [0.0] * 100)
+    path = trace(chain.cost).path(chain["b1"])
+    graph = draw_chain(path, max_factors=20)
+    source = graph.source
+    assert "… 182 more factors …" in source  # 200 factors: 9 kept at each end
+    assert node_count(graph) == 18 + 1 + 1  # kept factors, the folded box, the result
+    assert "σ′(z1)" in source and "∂C/∂a100" in source
+
+
+def test_draw_chain_of_plain_factors() -> None:
+    graph = draw_chain([("σ′(z1)", 0.2), ("w2", 3.0), ("σ′(z2)", 0.1), ("∂C/∂a2", 0.5)],
+                       title="by hand")
+    source = graph.source
+    assert "0.2 ↓" in source and "3 ↑" in source and "product 0.03" in source
+    assert "80% of the ¼ ceiling" in source and "w2·σ′(z2) = 0.3 ↓" in source
+    factors, _ = chain_factors([("a", 2.0), ("b", -0.5)])
+    assert [f.product for f in factors] == [-1.0, -0.5]
+    with pytest.raises(TypeError, match="\\(name, value\\) pairs"):
+        draw_chain([1.0, 2.0])
+    with pytest.raises(ValueError, match="empty"):
+        draw_chain([])
+
+
+def test_draw_chain_of_a_tensor_path() -> None:
+    cost, model = small_mlp()
+    path = trace(cost).path(model[0].bias)
+    source = draw_chain(path).source
+    assert "σ′(" in source and "‖J‖" in source
+    assert f"‖·‖ {fmt(float(np.linalg.norm(model[0].bias.grad)), 4)}" in source
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+def test_svg_without_system_dot_has_the_factor_values(no_dot: None, tmp_path: Path) -> None:
+    assert which_renderer() == "in-process"
+    chain = exploding_chain()
+    out = save(draw_chain(trace(chain.cost).path(chain["b1"])), tmp_path / "chain.svg")
+    svg = html.unescape(out.read_text(encoding="utf-8"))
+    assert "<svg" in svg
+    for text in ("σ′(z1)", "0.25 ↓", "100 ↑", "3906.25 × ∂C/∂a4", "w4·σ′(z4) = 25 ↑"):
+        assert text in svg
+    e = expression()
+    e.backward()
+    svg = html.unescape(render_svg(draw_graph(e)))
+    assert f"grad {fmt(e.parents[0].grad)}" in svg and "legend" in svg
+
+
+def test_importing_viz_imports_neither_matplotlib_nor_layers() -> None:
+    code = ("import sys, minigrad.viz as v; "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'; "
+            "assert 'minigrad.viz.layers' not in sys.modules, 'layers imported'; "
+            "assert 'draw_layers' in dir(v); "
+            "print(v.draw_graph.__name__, v.draw_chain.__name__, v.save.__name__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["draw_graph", "draw_chain", "save"]
+
+
+def test_unknown_viz_attribute_is_an_attribute_error() -> None:
+    import minigrad.viz
+
+    with pytest.raises(AttributeError, match="no attribute 'draw_everything'"):
+        minigrad.viz.draw_everything  # noqa: B018
+
+
+def test_pictures_display_and_render_without_system_dot(no_dot: None, tmp_path: Path) -> None:
+    e = expression()
+    e.backward()
+    graph = draw_graph(e)
+    assert isinstance(graph, graphviz.Digraph)
+    bundle = graph._repr_mimebundle_()  # what Jupyter calls to show it inline
+    assert "<svg" in bundle["image/svg+xml"]
+    chain = book_chain()
+    out = Path(draw_chain(trace(chain.cost).path(chain["b1"])).render(tmp_path / "chain"))
+    assert out == tmp_path / "chain.svg" and "σ′(z1)" in out.read_text(encoding="utf-8")
+    assert (tmp_path / "chain").read_text(encoding="utf-8").startswith("digraph chain")
+    with pytest.raises(Exception, match="apt-get install graphviz"):
+        graph.render(tmp_path / "g", format="png")
