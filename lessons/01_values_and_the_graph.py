@@ -43,7 +43,7 @@ OUT.mkdir(parents=True, exist_ok=True)
 #     z = w a0 + b,    a = sigma(z) = 1 / (1 + e^-z),    C = (a - y)^2 / 2
 #
 # Each line below makes one node of the graph. The node stores its value (`.data`), its
-# parents in order, and the local derivative of each edge: for `w * a0` that is
+# parents in order (repeats kept), and the local derivative of each edge: for `w * a0` that is
 # d(w a0)/dw = a0 and d(w a0)/d a0 = w; for the sigmoid, sigma'(z) = sigma(z)(1 - sigma(z)).
 # The labels only name the nodes for the printout and the picture.
 
@@ -60,7 +60,7 @@ a = z.sigmoid()
 a.label = "a"
 error = a - y
 error.label = "a-y"
-square = error**2
+square = error * error  # (a - y)^2 as a product: the node a - y is used twice
 square.label = "(a-y)²"
 half = Value(0.5, label="½")
 C = square * half
@@ -97,7 +97,7 @@ by_hand = {  # node -> (formula, value)
     C: ("1", 1.0),
     square: ("½", 0.5),
     half: ("(a - y)^2", error.data**2),
-    error: ("a - y", a.data - y.data),
+    error: ("2 (a - y) ½", a.data - y.data),
     a: ("a - y", a.data - y.data),
     y: ("-(a - y)", -(a.data - y.data)),
     z: ("(a - y) sigma'(z)", delta),
@@ -132,8 +132,10 @@ for s in record.steps:
           f"{s.upstream:21.10g} {s.contribution:15.10g}")
 
 # %% [markdown]
-# A parent's gradient is the sum over its edges of local x upstream: one term per use. Here
-# each node is used once, so each sum has one term; the next section uses a node twice.
+# A parent's gradient is the sum over its edges of local x upstream: one term per use. The
+# square was written as the product (a - y)(a - y), so the node a - y has two edges from it,
+# each with local derivative a - y and upstream 1/2: its gradient is 2 (a - y) (1/2) = a - y.
+# Every other node here is used once.
 
 # %%
 print(f"\n{'node':7} {'edges in':>8} {'sum of contributions':>21} {'grad':>15}")

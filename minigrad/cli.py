@@ -102,7 +102,7 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
 def _cmd_lesson(args: argparse.Namespace) -> int:
     lessons = _lesson_files()
     if args.number not in lessons:
-        print(f"minigrad lesson: no lesson {args.number}; choose one of "
+        print(f"minigrad lesson: error: no lesson {args.number}; choose one of "
               f"{', '.join(map(str, lessons))}", file=sys.stderr)
         return 2
     path = lessons[args.number]

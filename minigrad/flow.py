@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.nn.layers import Linear, ReLU, Residual, Sigmoid, Tanh
-from minigrad.nn.losses import cross_entropy_loss, quadratic_loss, softmax_cross_entropy
+from minigrad.nn.losses import LOSSES, loss_function
 from minigrad.nn.module import Module, Sequential
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
@@ -54,12 +54,6 @@ __all__ = [
     "gain_label",
     "LOSSES",
 ]
-
-LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {
-    "cross_entropy": cross_entropy_loss,
-    "quadratic": quadratic_loss,
-    "softmax_cross_entropy": softmax_cross_entropy,
-}
 
 SIGMOID_SATURATED = (0.01, 0.99)  # a below / above these counts as saturated
 TANH_SATURATED = 0.99  # |a| above this counts as saturated
@@ -268,12 +262,7 @@ def linear_layers(model: Module) -> list[tuple[str, Linear]]:
 
 def _loss_function(loss: str | Callable[[Tensor, Any], Tensor]) -> tuple[str, Callable]:
     """(name, function) for a loss given by name or as a function loss(a, y) -> Tensor."""
-    if callable(loss):
-        return getattr(loss, "__name__", "custom"), loss
-    if loss not in LOSSES:
-        raise ValueError(f"gradient_flow: unknown loss {loss!r}; choose one of "
-                         f"{', '.join(LOSSES)} or pass a function loss(a, y)")
-    return loss, LOSSES[loss]
+    return loss_function(loss, "gradient_flow")
 
 
 def _inputs(model: Module, x: Any, y: Any) -> tuple[Tensor, Any]:

@@ -390,15 +390,27 @@ class Trace:
         return self.path(node).table()
 
 
-def trace(output: Node, *, gradient: Any = None, run_backward: bool = True) -> Trace:
-    """Run (or, with ``run_backward=False``, read) the backward pass of ``output``; record it.
+def trace(output: Node, *, gradient: Any = None, run_backward: bool | None = None) -> Trace:
+    """Run (or read) the backward pass of ``output`` and record every chain-rule step.
 
-    ``gradient``: dC/d output for a Tensor output with more than one element (as for
-    ``Tensor.backward``). Running accumulates leaf gradients like ``output.backward()``.
+    By default it runs the pass, unless one has already run from this output (its gradient is
+    set), so that calling ``output.backward()`` and then ``trace(output)`` does not add the
+    gradients to the leaves twice: a Value graph is then read, a Tensor graph is an error that
+    says what to do. ``run_backward=True`` or ``False`` forces either. ``gradient``: dC/d output
+    for a Tensor output with more than one element (as for ``Tensor.backward``).
     """
     if not isinstance(output, Node):
         raise TypeError(f"trace: expected a Value or Tensor output, got {type(output).__name__}")
     is_tensor = not isinstance(output, Value)
+    if run_backward is None:
+        already_run = output.grad is not None if is_tensor else output.grad != 0.0
+        if already_run and is_tensor and output._parents:
+            raise ValueError(
+                "trace: backward() has already run from this output, and a Tensor graph's "
+                "steps cannot be re-read afterwards. Build the output again and call "
+                "trace(output) instead of output.backward(), or pass run_backward=True "
+                "(leaf gradients then accumulate a second time).")
+        run_backward = not (already_run and output._parents)
     if not run_backward:
         if is_tensor:
             raise ValueError(
@@ -502,8 +514,11 @@ def neuron_chain(weights: Sequence[float], biases: Sequence[float] | None = None
         target = Value(y, label="y")
         error = a - target
         error.label = f"{a.label}-y"
-        c = (error**2) * 0.5
+        square = error**2
+        square.label = f"({error.label})²"
+        c = square * 0.5
         c.label = "C"
+        c.parents[1].label = "½"
         chain.nodes.update(y=target, C=c)
         chain.nodes[error.label] = error
         chain.cost = c

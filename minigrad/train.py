@@ -48,17 +48,11 @@ from tqdm.auto import tqdm
 
 from minigrad.data import batches
 from minigrad.engine import no_grad
-from minigrad.nn import Module, cross_entropy_loss, quadratic_loss, softmax_cross_entropy
+from minigrad.nn import LOSSES, Module, loss_function
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
 
 __all__ = ["fit", "evaluate", "predict", "History", "LOSSES", "CALLBACK_METHODS"]
-
-LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {
-    "cross_entropy": cross_entropy_loss,
-    "quadratic": quadratic_loss,
-    "softmax_cross_entropy": softmax_cross_entropy,
-}
 
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "after_backward", "after_step",
                     "on_epoch_end")
@@ -193,12 +187,7 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
 
 def _loss_function(loss: Any) -> Callable[[Tensor, Any], Tensor]:
     """The loss named ``loss`` (or ``loss`` itself when it is a function)."""
-    if callable(loss):
-        return loss
-    if loss not in LOSSES:
-        raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
-                         "(or pass a function loss(outputs, targets))")
-    return LOSSES[loss]
+    return loss_function(loss, "fit")[1]
 
 
 def _model_dtype(model: Module, where: str) -> np.dtype:

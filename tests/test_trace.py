@@ -145,12 +145,25 @@ def test_steps_are_the_engine_steps_in_order() -> None:
     assert len(record.nodes) == len(set(map(id, record.nodes)))
 
 
-def test_trace_runs_backward_once_and_leaves_accumulate() -> None:
+def test_trace_after_backward_reads_instead_of_adding_the_gradients_again() -> None:
     e, (a, b, c) = expression()
     e.backward()
     once = a.grad
-    trace(e)
+    record = trace(e)  # reads the pass that ran: leaves keep their gradients
+    assert a.grad == once
+    fresh, (a2, _, _) = expression()
+    assert [s.contribution for s in record.steps] == [s.contribution for s in trace(fresh).steps]
+    trace(e, run_backward=True)  # forced: a second pass, and leaf gradients accumulate
     assert a.grad == pytest.approx(2 * once)
+
+
+def test_trace_after_backward_of_a_tensor_graph_says_what_to_do() -> None:
+    x = Tensor(np.arange(3.0), requires_grad=True)
+    out = (x * x).sum()
+    out.backward()
+    with pytest.raises(ValueError, match="instead of output.backward"):
+        trace(out)
+    assert np.array_equal(x.grad, 2 * np.arange(3.0))  # unchanged by the refused trace
 
 
 def test_uses_of_a_node_sum_to_its_gradient() -> None:

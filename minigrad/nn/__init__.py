@@ -8,13 +8,19 @@ import numpy as np
 
 from minigrad.nn.init import SCHEMES, initialise
 from minigrad.nn.layers import ACTIVATIONS, Linear, ReLU, Residual, Sigmoid, Tanh, make_rng
-from minigrad.nn.losses import cross_entropy_loss, quadratic_loss, softmax_cross_entropy
+from minigrad.nn.losses import (
+    LOSSES,
+    cross_entropy_loss,
+    loss_function,
+    quadratic_loss,
+    softmax_cross_entropy,
+)
 from minigrad.nn.module import Module, Sequential
 
 __all__ = [
     "Module", "Sequential", "Linear", "Sigmoid", "Tanh", "ReLU", "Residual", "mlp",
     "quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "initialise", "SCHEMES",
-    "ACTIVATIONS",
+    "ACTIVATIONS", "LOSSES", "loss_function",
 ]
 
 

@@ -8,13 +8,15 @@ r"""Losses, each the mean over the batch of a per-example cost C_x.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from minigrad.tensor import Tensor
 
-__all__ = ["quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy"]
+__all__ = ["quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "LOSSES",
+           "loss_function"]
 
 
 def _targets(y: Any, like: Tensor, loss: str) -> np.ndarray:
@@ -86,3 +88,21 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     cost = -(y * log_s).sum() / n
     return Tensor.from_op(np.asarray(cost, logits.dtype), (logits,), "softmax_cross_entropy",
                           _from_logits_rule, ((np.exp(log_s) - y) / n,))
+
+
+LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {
+    "cross_entropy": cross_entropy_loss,
+    "quadratic": quadratic_loss,
+    "softmax_cross_entropy": softmax_cross_entropy,
+}
+
+
+def loss_function(loss: str | Callable[[Tensor, Any], Tensor],
+                  caller: str) -> tuple[str, Callable[[Tensor, Any], Tensor]]:
+    """(name, function) for a loss named in LOSSES or given as a function loss(a, y)."""
+    if callable(loss):
+        return getattr(loss, "__name__", "custom"), loss
+    if loss not in LOSSES:
+        raise ValueError(f"{caller}: unknown loss {loss!r}; choose one of "
+                         f"{', '.join(LOSSES)} or pass a function loss(a, y)")
+    return loss, LOSSES[loss]

@@ -1,0 +1,147 @@
+"""The ``minigrad`` command: every subcommand runs, writes what it says, and bad input exits 2."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """``python -m minigrad ARGS`` in a fresh process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "minigrad", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=600,
+                          env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+
+
+def written_files(stdout: str) -> list[Path]:
+    """The paths a command lists under its 'Wrote:' line."""
+    lines = stdout.split("Wrote:", 1)[1].splitlines()
+    return [Path(line.strip()) for line in lines if line.strip()]
+
+
+@pytest.mark.slow
+def test_demo_trains_prints_the_flow_table_and_writes_the_pictures(tmp_path):
+    result = run("demo", "--epochs", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "hidden 1" in out and "output" in out
+    assert re.search(r"learns \d+(\.\d+)?x slower than the last hidden layer", out), out
+    accuracies = re.search(r"deep (\d+\.\d)%, shallow (\d+\.\d)%", out)
+    assert accuracies, out
+    files = written_files(out)
+    names = {path.name for path in files}
+    assert {"layers.svg", "chain_first_layer.svg", "speed_of_learning.png"} <= names
+    for path in files:
+        assert path.is_file() and path.stat().st_size > 500, path
+        assert path.parent == tmp_path
+    assert "<svg" in (tmp_path / "layers.svg").read_text()
+
+
+def test_flow_prints_one_line_per_layer_with_its_speed(tmp_path):
+    result = run("flow", "--sizes", "784,30,30,30,10", "--examples", "200", "--out",
+                 str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines()
+            if re.match(r"^(hidden \d+|output)\s", line)]
+    assert [row.split()[0] + (row.split()[1] if row.startswith("hidden") else "")
+            for row in rows] == ["hidden1", "hidden2", "hidden3", "output"]
+    for row in rows:
+        assert re.search(r"\d\.\d+(e-\d+)?", row), row
+    assert (tmp_path / "layers.svg").is_file()
+
+
+def test_flow_speeds_match_the_library(tmp_path, capsys):
+    """The numbers the command prints are gradient_flow's numbers for the same net and batch."""
+    from minigrad import data, nn
+    from minigrad.flow import gradient_flow
+
+    assert main(["flow", "--sizes", "784,30,30,10", "--examples", "100", "--seed", "3",
+                 "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    mnist = data.load_mnist()
+    report = gradient_flow(nn.mlp([784, 30, 30, 10], seed=3), mnist.x_train[:100],
+                           mnist.y_train[:100])
+    for row, speed in zip(report.layers, report.speeds):
+        line = next(line for line in printed.splitlines() if line.startswith(row.role))
+        assert f"{speed:.4g}" in line, (line, speed)
+
+
+def test_flow_with_epochs_writes_the_speed_of_learning_curves(tmp_path):
+    result = run("flow", "--sizes", "784,30,30,10", "--epochs", "5", "--examples", "100",
+                 "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "speed_of_learning.png").stat().st_size > 1000
+
+
+def test_chain_draws_the_exploding_construction(tmp_path, capsys):
+    assert main(["chain", "--depth", "4", "--weight", "100", "--zero-z", "--out",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "dC/db1 = 3906.25 = 3906.25 x dC/da4" in out
+    svg = (tmp_path / "chain.svg").read_text()
+    assert "3906.25" in svg and "<svg" in svg
+
+
+def test_chain_with_random_weights_prints_the_product_equal_to_the_gradient(tmp_path, capsys):
+    assert main(["chain", "--depth", "6", "--seed", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    along = float(re.search(r"dC/db1 along this path = (\S+)", out).group(1))
+    total = float(re.search(r"dC/db1 = (\S+) =", out).group(1))
+    assert along == pytest.approx(total, rel=1e-5)
+
+
+def test_lessons_lists_all_nine(capsys):
+    assert main(["lessons"]) == 0
+    numbers = re.findall(r"^\s*(\d+)\s", capsys.readouterr().out, flags=re.M)
+    assert numbers == [str(n) for n in range(1, 10)]
+
+
+def test_lesson_runs_one_lesson_quick_into_the_folder(tmp_path):
+    result = run("lesson", "7", "--quick", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["flow", "--init", "gaussian"], "invalid choice: 'gaussian'"),
+    (["flow", "--activation", "softsign"], "invalid choice: 'softsign'"),
+    (["flow", "--sizes", "784,0,10"], "positive integers"),
+    (["flow", "--sizes", "784,thirty,10"], "positive integers"),
+    (["flow", "--sizes", "100,30,10"], "must start with 784"),
+    (["chain", "--depth", "-3"], "positive integer"),
+    (["chain", "--zero-z", "--bias", "1"], "--zero-z chooses the biases"),
+    (["lesson", "42"], "no lesson 42"),
+    (["demo", "--epochs", "0"], "positive integer"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_end_with_one_line_and_exit_code_2(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert message in lines[-1], result.stderr
+    assert len([line for line in lines if "error" in line]) == 1, result.stderr
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_usage_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("chain", "--out", str(blocker / "inside"))
+    assert result.returncode == 2
+    assert "cannot write to" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["demo", "lessons", "lesson", "flow", "chain"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: minigrad" in capsys.readouterr().out

@@ -1,0 +1,51 @@
+"""The README stays true: its Quickstart is what CI runs, and its example prints what it says."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def quickstart_commands() -> list[str]:
+    """The shell lines of the first code block under '## Quickstart'."""
+    section = README.split("## Quickstart", 1)[1]
+    block = re.search(r"```(?:bash|sh|console)?\n(.*?)```", section, flags=re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_quickstart_has_exactly_two_commands_demo_then_tests():
+    commands = quickstart_commands()
+    assert len(commands) == 2, commands
+    install_and_demo, install_and_test = commands
+    assert install_and_demo.startswith("pip install") and install_and_demo.endswith(
+        "minigrad demo")
+    assert install_and_test.startswith('pip install -e ".[dev]"')
+    assert install_and_test.endswith("pytest")
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    pattern = re.search(r"grep -m1 -E '(.*?)' README\.md", ci).group(1)
+    assert re.match(pattern, quickstart_commands()[1]), (pattern, quickstart_commands()[1])
+
+
+def test_the_first_example_prints_what_its_comments_say():
+    """The README's Python example runs, and every '# prints X' comment holds."""
+    example = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    expected = re.findall(r"# prints (.+)", example)
+    assert expected, "the README's example should show its output in '# prints' comments"
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True,
+                            cwd=REPO, timeout=120, env={"MPLBACKEND": "Agg",
+                                                        "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:len(expected)] == [e.strip() for e in expected]
+
+
+def test_every_picture_the_readme_shows_exists():
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
+        assert (REPO / target).is_file(), target
