@@ -289,14 +289,14 @@ def _print_table(results: list[tuple[list[int], int, Any, dict[str, Any]]], torc
         verdict = common.verdict(ratio, "<=", NUMPY_TARGET[batch_size])
         row += f"{ratio:>8.2f}x {'<=' + str(NUMPY_TARGET[batch_size]) + ' ' + _mark(verdict):>8} "
         if verdict != "met":
-            missed.append(f"{name}: minigrad/numpy {ratio:.2f}x > {NUMPY_TARGET[batch_size]}x")
+            missed.append(f"{name}: minigrad/numpy {ratio:.3f}x > {NUMPY_TARGET[batch_size]}x")
         if torch:
             speedup = t["torch"] / t["minigrad"]
             if batch_size in TORCH_TARGET:
                 verdict = common.verdict(speedup, ">=", TORCH_TARGET[batch_size])
                 target = f">={TORCH_TARGET[batch_size]:g} {_mark(verdict)}"
                 if verdict != "met":
-                    missed.append(f"{name}: torch/minigrad {speedup:.2f}x < "
+                    missed.append(f"{name}: torch/minigrad {speedup:.3f}x < "
                                   f"{TORCH_TARGET[batch_size]}x")
             else:
                 target = "-"
@@ -304,7 +304,7 @@ def _print_table(results: list[tuple[list[int], int, Any, dict[str, Any]]], torc
         memory_ratio = m["minigrad"] / m["numpy"]
         verdict = common.verdict(memory_ratio, "<=", MEMORY_TARGET)
         if verdict != "met":
-            missed.append(f"{name}: peak memory minigrad/numpy {memory_ratio:.2f}x > "
+            missed.append(f"{name}: peak memory minigrad/numpy {memory_ratio:.3f}x > "
                           f"{MEMORY_TARGET}x")
         row += (f"{_kib(m['numpy']):>8} {_kib(m['minigrad']):>8} "
                 f"{memory_ratio:>5.2f}x{'' if verdict == 'met' else ' !'}")

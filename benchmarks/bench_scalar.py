@@ -1,6 +1,6 @@
 """The training step of micrograd's own demo, on minigrad's Value and on micrograd's.
 
-    python benchmarks/bench_scalar.py            # full run (about two minutes)
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_scalar.py   # ~1 min
     python benchmarks/bench_scalar.py --quick    # a few repeats: a smoke test
 
 One step: an MLP 2-16-16-1 (ReLU, linear output) of scalar Values scores 100 two-moons points,
@@ -9,7 +9,8 @@ zero_grad, backward and an SGD update: micrograd's demo.ipynb, written once belo
 each engine's Value class. Both run with Python's default garbage-collector settings. Printed:
 the median time per step of each (interleaved repeats), the ratio (target: minigrad at least 5x
 faster), minigrad's build + backward cost per node with the collector off (target: at most 1 us),
-and micrograd timed with the collector off too: the share of its step that is the collector.
+and both engines timed with the collector off too: the share of each step that is the
+collector. Times are process CPU time (``--clock wall`` for wall time); see benchmarks/common.py.
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ def graph_depth(root: Any, parents: Callable[[Any], Any]) -> int:
     return depth[id(root)]
 
 
+def plain_backward(loss: Any) -> None:
+    """The engine's own backward()."""
+    loss.backward()
+
+
 class RecursionLimit:
     """Raise sys.setrecursionlimit for one call only (micrograd's topological sort recurses)."""
 
@@ -145,10 +151,6 @@ class RecursionLimit:
             loss.backward()
         finally:
             sys.setrecursionlimit(previous)
-
-
-def minigrad_backward(loss: Any) -> None:
-    loss.backward()
 
 
 # ---- the measurements -----------------------------------------------------------------------
@@ -180,7 +182,7 @@ def check_same_step(micro_value: type, micro_backward: Callable[[Any], None],
                     points: list[list[float]], labels: list[float]) -> float:
     """Both engines, from the same weights, give the same loss and updated weights."""
     ours, theirs = MLP(minigrad.Value, [2, 16, 16, 1]), MLP(micro_value, [2, 16, 16, 1])
-    loss_ours = training_step(minigrad.Value, ours, points, labels, minigrad_backward)
+    loss_ours = training_step(minigrad.Value, ours, points, labels, plain_backward)
     loss_theirs = training_step(micro_value, theirs, points, labels, micro_backward)
     assert math.isclose(loss_ours, loss_theirs, rel_tol=1e-12), (loss_ours, loss_theirs)
     difference = max(abs(p.data - q.data) for p, q in zip(ours.parameters(),
@@ -224,15 +226,19 @@ def main(argv: list[str] | None = None) -> None:
           f"(build {build * 1e6:.3f} + backward {back * 1e6:.3f}) "
           f"[target <= 1 us: {common.verdict(per_node, '<=', 1e-6)}]")
 
-    contenders = [common.Contender("minigrad", _stepper(minigrad.Value, minigrad_backward),
-                                   number=steps_per_block)]
+    contenders = [
+        common.Contender("minigrad", _stepper(minigrad.Value, plain_backward),
+                         number=steps_per_block),
+        common.Contender("minigrad (gc off)", _stepper(minigrad.Value, plain_backward),
+                         gc_enabled=False, number=steps_per_block),
+    ]
     micro_value = import_micrograd()
     if micro_value is None:
         print("\nmicrograd is not installed (pip install micrograd==0.1.0): "
               "timing minigrad alone.")
     else:
         limit = _micrograd_recursion_limit(micro_value, points, labels)
-        micro_backward = RecursionLimit(limit) if limit else _plain_backward
+        micro_backward = RecursionLimit(limit) if limit else plain_backward
         difference = check_same_step(micro_value, micro_backward, points, labels)
         print(f"same step checked: loss and updated weights of the two engines agree "
               f"(max |difference| {difference:.1e})")
@@ -240,8 +246,6 @@ def main(argv: list[str] | None = None) -> None:
             common.Contender("micrograd", _stepper(micro_value, micro_backward),
                              number=steps_per_block),
             common.Contender("micrograd (gc off)", _stepper(micro_value, micro_backward),
-                             gc_enabled=False, number=steps_per_block),
-            common.Contender("minigrad (gc off)", _stepper(minigrad.Value, minigrad_backward),
                              gc_enabled=False, number=steps_per_block),
         ]
 
@@ -251,17 +255,16 @@ def main(argv: list[str] | None = None) -> None:
     for name, seconds in times.items():
         print(f"  {name:<20} {common.fmt_time(seconds):>10}   "
               f"({seconds / nodes * 1e6:.2f} us per node)")
+    print(f"\nminigrad with the collector off: {common.fmt_time(times['minigrad (gc off)'])} "
+          f"per step; the collector is {1.0 - times['minigrad (gc off)'] / times['minigrad']:.0%}"
+          " of minigrad's step (no cycles to free, but it rescans the live graph as it grows)")
     if micro_value is not None:
         speedup = times["micrograd"] / times["minigrad"]
         gc_share = 1.0 - times["micrograd (gc off)"] / times["micrograd"]
-        print(f"\nmicrograd / minigrad = {speedup:.1f}x "
+        print(f"micrograd / minigrad = {speedup:.1f}x "
               f"[target >= 5x: {common.verdict(speedup, '>=', 5.0)}]")
         print(f"micrograd with the collector off: {common.fmt_time(times['micrograd (gc off)'])}"
               f" per step; the cyclic collector is {gc_share:.0%} of micrograd's step")
-        print(f"minigrad with the collector off: "
-              f"{common.fmt_time(times['minigrad (gc off)'])} per step; the collector is "
-              f"{1.0 - times['minigrad (gc off)'] / times['minigrad']:.0%} of minigrad's step "
-              "(no cycles to free, but it still scans the live graph as it grows)")
         print(f"micrograd (gc off) / minigrad (gc off) = "
               f"{times['micrograd (gc off)'] / times['minigrad (gc off)']:.1f}x "
               "(the engines alone, without the collector)")
@@ -269,10 +272,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _parents(node: Any) -> Any:
     return node.parents
-
-
-def _plain_backward(loss: Any) -> None:
-    loss.backward()
 
 
 def _micrograd_recursion_limit(micro_value: type, points: list[list[float]],

@@ -176,7 +176,8 @@ print(f"\nwrote {OUT / 'training.png'}, {OUT / 'misclassified.png'}, {OUT / 'dep
 
 # %%
 BAR = 0.75 if QUICK else 0.90  # quick: 2 epochs on 2,000 images; chance is 0.10
-assert accuracy >= BAR, f"[784, 30, 10] reached {100 * accuracy:.2f}% test accuracy, want >= {BAR:.0%}"
+assert accuracy >= BAR, (
+    f"[784, 30, 10] reached {100 * accuracy:.2f}% test accuracy, want >= {BAR:.0%}")
 assert all(np.isfinite(history.train_loss)), f"training cost not finite: {history.train_loss}"
 assert history.train_loss[-1] < history.train_loss[0], (
     f"training cost did not fall: {history.train_loss[0]:.4f} -> {history.train_loss[-1]:.4f}")

@@ -77,9 +77,9 @@ reports = {depth: gradient_flow(nn.mlp(sizes, init="nielsen", seed=SEED), x, y)
 for depth, report in reports.items():
     print(f"\n{NETS[depth]}, seed {SEED}")
     print("  layer      minigrad   book's text   book's run")
-    for l, speed in enumerate(report.hidden_speeds):
-        print(f"  hidden {l + 1}  {speed:8.4g}   {BOOK_TEXT[depth][l]:11.3g}   "
-              f"{BOOK_RUN[depth][l]:10.4g}")
+    for i, speed in enumerate(report.hidden_speeds):
+        print(f"  hidden {i + 1}  {speed:8.4g}   {BOOK_TEXT[depth][i]:11.3g}   "
+              f"{BOOK_RUN[depth][i]:10.4g}")
     book_ratio = BOOK_RUN[depth][-1] / BOOK_RUN[depth][0]
     print(f"  last / first: {report.last_over_first:.1f} (book's run: {book_ratio:.1f})")
 
@@ -212,9 +212,9 @@ for depth, s in speeds.items():
     assert low <= median_ratio <= high, (
         f"{NETS[depth]}: median last/first {median_ratio:.1f} outside the reference {low}-{high}")
     medians = np.median(s, axis=0)
-    for l, (ours, ref) in enumerate(zip(medians, REF_MEDIANS[depth])):
+    for i, (ours, ref) in enumerate(zip(medians, REF_MEDIANS[depth])):
         assert 1 / 1.5 < ours / ref < 1.5, (
-            f"{NETS[depth]} hidden {l + 1}: median speed {ours:.4g} vs reference {ref}")
+            f"{NETS[depth]} hidden {i + 1}: median speed {ours:.4g} vs reference {ref}")
 assert 3.6 < np.median(adjacent) < 7.2, f"median neighbour ratio {np.median(adjacent):.2f}"
 assert (ratio_four > 40).all() and (ratio_four < 210).all(), (
     f"4 hidden layers: last/first left 40-210 during training: {ratio_four.min():.1f}-"

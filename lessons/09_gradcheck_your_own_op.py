@@ -62,25 +62,20 @@ def sigmoid_number(x: float) -> float:
 #
 # A Value op makes one new node from its parents and stores its local derivatives
 # d out / d parent, the numbers the engine multiplies the upstream gradient by. minigrad's
-# built-in ops do this internally; from outside the package the public operations are enough:
-# `x * d + c`, with the number d and the constant c = f(x) - x d, is a node whose value is f(x)
-# and whose local derivative with respect to x is exactly d. So an op is "a value and a local
-# derivative", and the local derivative is where a mistake can hide.
+# built-in ops do exactly this, and so can yours: `Value.from_op(value, (x,), "softplus",
+# (d,))` is a node equal to `value` whose local derivative with respect to x is d. So an op is
+# "a value and a local derivative", and the local derivative is where a mistake can hide.
 
 # %%
-def value_op(x: Value, value: float, local: float) -> Value:
-    """A node equal to ``value`` with d node/dx = ``local``, built from public Value ops."""
-    return x * local + Value(value - x.data * local)
-
-
 def softplus(x: Value) -> Value:
     r"""softplus(x) = ln(1 + e^x);  d/dx = sigma(x)"""
-    return value_op(x, softplus_number(x.data), sigmoid_number(x.data))
+    return Value.from_op(softplus_number(x.data), (x,), "softplus", (sigmoid_number(x.data),))
 
 
 def softplus_wrong(x: Value) -> Value:
     r"""Wrong on purpose: d/dx ln(1 + e^x) written as 1/(1 + e^x): the inner e^x forgotten."""
-    return value_op(x, softplus_number(x.data), 1.0 / (1.0 + math.exp(x.data)))
+    return Value.from_op(softplus_number(x.data), (x,), "softplus_wrong",
+                         (1.0 / (1.0 + math.exp(x.data)),))
 
 
 x = Value(1.5, label="x")

@@ -53,6 +53,11 @@ def gradcheck(f: Callable[..., Node], *inputs: Any, eps: float = 1e-6, atol: flo
     for i in checked:
         x = copies[i]
         analytic = np.zeros(np.shape(x.data)) if x.grad is None else np.asarray(x.grad, float)
+        if analytic.shape != np.shape(x.data):
+            raise GradcheckError(
+                f"gradcheck: input {i}{f' ({x.label!r})' if x.label else ''}: backward gives a "
+                f"gradient of shape {analytic.shape}, the input has shape {np.shape(x.data)} "
+                "(a backward rule that does not sum over broadcast axes?)")
         numeric = _central_difference(scalar_f, x, eps)
         bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
         if bad.any():

@@ -19,7 +19,7 @@ import numpy as np
 
 from minigrad.engine import Node, backward, is_grad_enabled
 
-__all__ = ["Tensor", "linear"]
+__all__ = ["Tensor", "linear", "describe_local"]
 
 Rule = Callable[[tuple, np.ndarray], tuple]
 _new = object.__new__
@@ -56,8 +56,12 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 _LOCALS: dict[Rule, Callable[[tuple], tuple]] = {}
 
 
-def _describes(rule: Rule) -> Callable:
-    """Register ``local(ctx)``: the local derivatives that ``rule`` multiplies upstream by."""
+def describe_local(rule: Rule) -> Callable:
+    """Decorator: ``local(ctx)`` says what ``rule`` multiplies the upstream gradient by.
+
+    Used only when backward is observed (traces, pictures): one entry per parent, e.g. the
+    array sigma'(z) for a sigmoid, the weight matrix for the input of a linear layer.
+    """
     def register(local: Callable[[tuple], tuple]) -> Callable[[tuple], tuple]:
         _LOCALS[rule] = local
         return local
@@ -242,9 +246,8 @@ class Tensor(Node):
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
-        positive = self.data > 0
-        return _unary(self, np.where(positive, self.data, 0.0).astype(self.dtype, copy=False),
-                      "relu", positive.astype(self.dtype))
+        return _unary(self, np.maximum(self.data, 0.0), "relu",  # NaN stays NaN
+                      (self.data > 0).astype(self.dtype))
 
     # ---- reductions ---------------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -362,7 +365,7 @@ def _unary_rule(ctx: tuple, g: np.ndarray) -> tuple:
     return (ctx[0] * g,)
 
 
-@_describes(_unary_rule)
+@describe_local(_unary_rule)
 def _unary_local(ctx: tuple) -> tuple:
     return (ctx[0],)
 
@@ -437,7 +440,7 @@ def _add_rule(ctx: tuple, g: np.ndarray) -> tuple:
             if need_b else None)
 
 
-@_describes(_add_rule)
+@describe_local(_add_rule)
 def _add_local(ctx: tuple) -> tuple:
     return (1.0, ctx[3])
 
@@ -449,7 +452,7 @@ def _product_rule(ctx: tuple, g: np.ndarray) -> tuple:
             _unbroadcast(local_b * g, shape_b) if need_b else None)
 
 
-@_describes(_product_rule)
+@describe_local(_product_rule)
 def _product_local(ctx: tuple) -> tuple:
     return ctx[3]
 
@@ -473,7 +476,7 @@ def _sum_rule(ctx: tuple, g: np.ndarray) -> tuple:
     return (np.broadcast_to(g * scale if scale != 1.0 else g, shape).copy(),)
 
 
-@_describes(_sum_rule)
+@describe_local(_sum_rule)
 def _sum_local(ctx: tuple) -> tuple:
     return (ctx[3],)
 
@@ -486,7 +489,7 @@ def _sum_rule_weighted(ctx: tuple, g: np.ndarray) -> tuple:
     return (share * g,)
 
 
-@_describes(_sum_rule_weighted)
+@describe_local(_sum_rule_weighted)
 def _share_local(ctx: tuple) -> tuple:
     return (ctx[3],)
 
@@ -555,7 +558,7 @@ def _matmul_rule(ctx: tuple, g: np.ndarray) -> tuple:
     return grad_a, grad_b
 
 
-@_describes(_matmul_rule)
+@describe_local(_matmul_rule)
 def _matmul_local(ctx: tuple) -> tuple:
     # d(a @ b)/da is b (the upstream is multiplied by b^T), d(a @ b)/db is a.
     return (ctx[1], ctx[0])
@@ -566,7 +569,7 @@ def _softmax_rule(ctx: tuple, g: np.ndarray) -> tuple:
     return (s * (g - (g * s).sum(axis=axis, keepdims=True)),)
 
 
-@_describes(_softmax_rule)
+@describe_local(_softmax_rule)
 def _softmax_local(ctx: tuple) -> tuple:
     s = ctx[0]
     return (s * (1.0 - s),)  # the diagonal of the Jacobian
@@ -577,7 +580,7 @@ def _log_softmax_rule(ctx: tuple, g: np.ndarray) -> tuple:
     return (g - np.exp(log_s) * g.sum(axis=axis, keepdims=True),)
 
 
-@_describes(_log_softmax_rule)
+@describe_local(_log_softmax_rule)
 def _log_softmax_local(ctx: tuple) -> tuple:
     return (1.0 - np.exp(ctx[0]),)  # the diagonal of the Jacobian
 
@@ -617,7 +620,7 @@ def _linear_rule(ctx: tuple, g: np.ndarray) -> tuple:
             g.sum(axis=0) if need_b else None)
 
 
-@_describes(_linear_rule)
+@describe_local(_linear_rule)
 def _linear_local(ctx: tuple) -> tuple:
     # dz/dx is w, dz/dw is x (the input activations), dz/db is 1.
     return (ctx[1], ctx[0], 1.0)

@@ -92,6 +92,23 @@ class Value(Node):
         name = f"{self.label}=" if self.label else ""
         return f"Value({name}{self.data:.6g}, grad={self.grad:.6g})"
 
+    @classmethod
+    def from_op(cls, data: float, parents: tuple[Value, ...], op: str,
+                local: tuple[float, ...]) -> Value:
+        """A new op's result: ``data`` made from ``parents`` with d data/d parent_i = local[i].
+
+        This is all an op needs (backward multiplies each local derivative by the upstream
+        gradient): ``Value.from_op(math.log1p(math.exp(x.data)), (x,), "softplus", (s,))``.
+        """
+        parents, local = tuple(parents), tuple(float(d) for d in local)
+        if not 1 <= len(parents) <= 2 or not all(isinstance(p, Value) for p in parents):
+            raise TypeError(f"Value.from_op {op}: parents must be one or two Values, got "
+                            f"{parents!r}")
+        if len(local) != len(parents):
+            raise ValueError(f"Value.from_op {op}: {len(parents)} parents but {len(local)} "
+                             "local derivatives")
+        return _result(float(data), parents, op, local)
+
     def local_derivatives(self) -> tuple[float, ...]:
         """d(self)/d(parent) for each parent, as computed by the forward op."""
         return self._ctx if self._ctx is not None else ()
@@ -201,7 +218,8 @@ class Value(Node):
     def relu(self) -> Value:
         r"""max(0, a);  d/da = 1 if a > 0 else 0"""
         a = self.data
-        return _result(a if a > 0.0 else 0.0, (self,), "relu", (1.0 if a > 0.0 else 0.0,))
+        return _result(0.0 if a <= 0.0 else a, (self,), "relu",  # NaN stays NaN
+                       (1.0 if a > 0.0 else 0.0,))
 
     # ---- comparisons (on data; they build no graph) -------------------------------------
     def __lt__(self, other: Any) -> bool:

@@ -178,3 +178,19 @@ def test_misuse_is_a_type_error() -> None:
 def test_gradcheck_error_is_an_assertion_error() -> None:
     """So a bare ``gradcheck(...)`` in a test fails like an assert does."""
     assert issubclass(GradcheckError, AssertionError)
+
+
+def test_a_gradient_of_the_wrong_shape_is_caught_even_when_it_broadcasts():
+    """A rule that forgets to sum over the broadcast axis gives (1, 3) for a (3,) input."""
+    from minigrad.tensor import Tensor as T
+
+    def add_forgetting_the_sum(x: T, b: T) -> T:
+        def rule(ctx, g):
+            return g, g.sum(axis=0, keepdims=True)  # (1, 3): not summed back to b's (3,)
+
+        return T.from_op(x.data + b.data, (x, b), "add_no_sum", rule, ()).sum()
+
+    x = T(np.ones((4, 3)), requires_grad=True)
+    b = T(np.zeros(3), requires_grad=True, label="b")
+    with pytest.raises(GradcheckError, match=r"input 1 \('b'\).*shape \(1, 3\).*shape \(3,\)"):
+        gradcheck(add_forgetting_the_sum, x, b)

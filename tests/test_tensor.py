@@ -754,3 +754,8 @@ def test_gradients_agree_with_pytorch() -> None:
     assert out.item() == pytest.approx(reference.item(), rel=1e-12)
     for mine, theirs_ in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad, theirs_.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_relu_keeps_nan():
+    out = Tensor([np.nan, -1.0, 2.0]).relu().data
+    assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0

@@ -349,3 +349,26 @@ def test_overflowing_power_is_inf_like_float_multiplication(warnings_are_errors)
     assert (Value(1e200) ** 2).data == 1e200 * 1e200 == INF
     assert (Value(-1e200) ** 3).data == -INF
     assert (Value(10.0) ** Value(400.0)).data == INF
+
+
+def test_from_op_makes_a_new_op_whose_local_derivative_backward_uses():
+    x = Value(1.5, label="x")
+    s = 1.0 / (1.0 + math.exp(-1.5))
+    y = Value.from_op(math.log1p(math.exp(1.5)), (x,), "softplus", (s,))
+    assert y.op == "softplus" and y.parents == (x,) and y.local_derivatives() == (s,)
+    (y * 2.0).backward()
+    assert x.grad == pytest.approx(2.0 * s, rel=1e-15)
+    assert gradcheck(lambda v: Value.from_op(math.log1p(math.exp(v.data)), (v,), "softplus",
+                                             (1.0 / (1.0 + math.exp(-v.data)),)), x)
+
+
+def test_from_op_rejects_mismatched_parents_and_local_derivatives():
+    x = Value(1.0)
+    with pytest.raises(ValueError, match="1 parents but 2 local derivatives"):
+        Value.from_op(1.0, (x,), "bad", (1.0, 2.0))
+    with pytest.raises(TypeError, match="parents must be one or two Values"):
+        Value.from_op(1.0, (1.0,), "bad", (1.0,))
+
+
+def test_relu_of_nan_is_nan_like_ieee_max():
+    assert math.isnan(Value(math.nan).relu().data)

