@@ -90,7 +90,7 @@ def minigrad_contender(sizes: list[int], dtype: Any,
         x, y = feed.next()
         loss = nn.cross_entropy_loss(model(x), y)  # forward: a^L = sigma(z^L), then C
         optimizer.zero_grad()
-        loss.backward()
+        loss.backward(keep_grads=False)  # as fit() does: only the parameters keep gradients
         optimizer.step()
         return loss
 

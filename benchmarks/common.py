@@ -159,14 +159,18 @@ def set_clock(name: str) -> str:
 class Contender:
     """One thing to time: ``run()`` is a single call (say, one training step).
 
-    ``gc_enabled=False`` times it with the cyclic collector off; the garbage it leaves is then
-    collected after its block, outside the timed region.
+    ``gc_enabled=False`` times it with the cyclic collector off; the garbage it leaves is
+    collected before the next block, outside the timed region. ``warmup`` calls run untimed
+    after that collection and before the timed ones, so that a contender whose garbage the
+    collector frees (micrograd) is timed in its steady state, with its previous call's garbage
+    pending, and not just after a clean sweep.
     """
 
     name: str
     run: Callable[[], object]
     gc_enabled: bool = True
     number: int = 1  # calls per timed block
+    warmup: int = 0  # untimed calls before each timed block
 
 
 def _time_block(contender: Contender, collect: bool) -> float:
@@ -174,6 +178,8 @@ def _time_block(contender: Contender, collect: bool) -> float:
     if collect:  # start from a collected heap: no one pays for another's cyclic garbage
         gc.collect()
     run, number = contender.run, contender.number
+    for _ in range(contender.warmup):
+        run()
     if not contender.gc_enabled:
         gc.disable()
     try:

@@ -135,7 +135,7 @@ print("(saturated: sigmoid a < 0.01 or > 0.99, tanh |a| > 0.99; for ReLU the fra
 
 # %% [markdown]
 # The full report of two of them: the book's net, and the net with tanh neurons and Xavier
-# weights. Note the mean of sigma'(z): about 0.21 for the sigmoid, about 0.8 for tanh.
+# weights. Note the mean of sigma'(z): about 0.21 for the sigmoid, 0.8-0.9 for tanh.
 
 # %%
 for name in (BOOK, "tanh, Xavier"):

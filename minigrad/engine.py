@@ -97,8 +97,12 @@ class ChainStep:
     contribution: Any  # what this edge adds to dC/d parent
 
 
-def topological_order(root: Node) -> list[Node]:
-    """Every node that ``root`` depends on, each after all of its parents (iterative DFS)."""
+def topological_order(root: Node, leaves: bool = True) -> list[Node]:
+    """Every node that ``root`` depends on, each after all of its parents (iterative DFS).
+
+    ``leaves=False`` leaves out the nodes without parents (inputs, parameters): backward has
+    nothing to do at them.
+    """
     order: list[Node] = []
     visited: set[Node] = set()  # nodes hash by identity
     # A stack entry is a node to expand, or, wrapped in a 1-tuple, a node whose parents are
@@ -113,7 +117,7 @@ def topological_order(root: Node) -> list[Node]:
             seen(item)
             push((item,))
             for parent in item._parents:
-                if parent not in visited:
+                if parent not in visited and (leaves or parent._parents):
                     push(parent)
     return order
 
@@ -122,14 +126,18 @@ def backward(
     root: Node,
     gradient: Any,
     on_step: Callable[[ChainStep], None] | None = None,
+    keep_grads: bool = True,
 ) -> None:
     """Apply the chain rule from ``root`` (seeded with ``gradient``) to every node below it.
 
     Non-leaf gradients are recomputed from scratch on every call; leaf gradients accumulate
     across calls (as in PyTorch), so clear them with ``zero_grad`` between training steps.
-    Gradient arrays may be shared between nodes: treat ``.grad`` as read-only.
+    ``keep_grads=False`` drops each non-leaf gradient as soon as its node has passed it on
+    (as PyTorch does by default): less memory for a training step, but then only the leaves
+    (inputs, parameters) show a gradient afterwards. Gradient arrays may be shared between
+    nodes: treat ``.grad`` as read-only.
     """
-    order = topological_order(root)
+    order = topological_order(root, leaves=False)  # the root may itself be a leaf
     for node in order:
         if node._parents:
             node.grad = node._NO_GRAD
@@ -141,6 +149,8 @@ def backward(
         if not parents or upstream is None:
             continue
         contributions = node._rule(node._ctx, upstream)
+        if not keep_grads:
+            node.grad = node._NO_GRAD
         if on_step is not None:
             local = node.local_derivatives()
             for index, (parent, contribution) in enumerate(zip(parents, contributions)):

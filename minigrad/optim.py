@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.engine import no_grad
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -55,16 +54,18 @@ class SGD:
         self.param_groups = groups
 
     def step(self) -> None:
-        """w <- (1 - lr * weight_decay) w - lr * dC/dw, in place; skips params with no grad."""
-        with no_grad():
-            for group in self.param_groups:
-                lr, decay = group["lr"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    if decay:
-                        p.data *= 1.0 - lr * decay
-                    p.data -= lr * p.grad
+        """w <- (1 - lr * weight_decay) w - lr * dC/dw, in place; skips params with no grad.
+
+        The update works on the arrays (``p.data``) directly, so it builds no graph.
+        """
+        for group in self.param_groups:
+            lr, decay = group["lr"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if decay:
+                    p.data *= 1.0 - lr * decay
+                p.data -= lr * p.grad
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient."""

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Node, backward, is_grad_enabled
+from minigrad import engine
+from minigrad.engine import Node, backward
 
 __all__ = ["Tensor", "linear", "describe_local"]
 
@@ -101,7 +102,7 @@ class Tensor(Node):
         out.grad = None
         out.label = ""
         for parent in parents:
-            if parent.requires_grad and is_grad_enabled():
+            if parent.requires_grad and engine._grad_enabled:
                 out.requires_grad = True
                 out._parents = parents
                 out._op = op
@@ -155,7 +156,7 @@ class Tensor(Node):
         local = _LOCALS.get(self._rule)
         return local(self._ctx) if local is not None else (None,) * len(self._parents)
 
-    def backward(self, gradient: Any = None, on_step=None) -> None:
+    def backward(self, gradient: Any = None, on_step=None, keep_grads: bool = True) -> None:
         """dC/dself = ``gradient`` (1 for a one-element tensor), then the chain rule below."""
         if not self.requires_grad:
             raise RuntimeError("Tensor.backward: this tensor does not require grad (no input "
@@ -165,14 +166,14 @@ class Tensor(Node):
                 raise RuntimeError(f"Tensor.backward: the output has shape {self.shape}; pass "
                                    "gradient= (dC/doutput, same shape) or reduce it to one "
                                    "number first (e.g. .sum())")
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.dtype)
         else:
             seed = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient,
                              self.dtype, "Tensor.backward(gradient)")
             if seed.shape != self.shape:
                 raise ValueError(f"Tensor.backward: gradient has shape {seed.shape}, "
                                  f"the output has shape {self.shape}")
-        backward(self, seed, on_step)
+        backward(self, seed, on_step, keep_grads)
 
     def zero_grad(self) -> None:
         """Forget the gradient (leaf gradients accumulate across backward calls)."""
@@ -242,7 +243,7 @@ class Tensor(Node):
     def sigmoid(self) -> Tensor:
         r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z)) = e^-|z| / (1+e^-|z|)^2"""
         s, ds = _sigmoid(self.data)
-        return _unary(self, s, "sigmoid", ds)
+        return Tensor.from_op(s, (self,), "sigmoid", _unary_rule, (ds,))
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
@@ -370,12 +371,22 @@ def _unary_local(ctx: tuple) -> tuple:
     return (ctx[0],)
 
 
+# The largest x with e^x finite, per dtype (709 for float64, 88 for float32).
+_EXP_LIMIT = {dtype: float(np.floor(np.log(np.finfo(dtype).max))) for dtype in _FLOATS}
+
+
 def _sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """sigma(z) and sigma'(z), from e^-|z| so that neither overflows nor loses precision."""
-    e = np.exp(-np.abs(z))
-    one_plus = 1.0 + e
-    s = np.where(z >= 0, 1.0, e) / one_plus
-    return s, e / (one_plus * one_plus)
+    """sigma(z) = 1/(1+e^-z) and sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma.
+
+    Taking 1 - sigma from e^-z keeps sigma' exact where sigma rounds to 1 (z > 37). Where
+    e^-z would overflow (z below -709 in float64, -88 in float32) sigma is 0 to within the
+    smallest normal number, and is set to 0: no overflow warning, no inf * 0.
+    """
+    limit = _EXP_LIMIT[z.dtype.type]
+    e = np.exp(np.minimum(-z, limit))
+    s = np.asarray(1.0 / (1.0 + e))  # an array even for a 0-d z
+    s[z < -limit] = 0.0
+    return s, (e * s) * s
 
 
 def _binary(a: Tensor, b: Any, op: str) -> Tensor:
@@ -592,22 +603,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     dC/dx = g @ w,  dC/dw = g^T @ x,  dC/db = sum over the batch of g.
     x: (n_in,) or (N, n_in); w: (n_out, n_in); b: (n_out,); z: (n_out,) or (N, n_out).
     """
-    x = _lift(x, "linear", weight)
-    if weight.ndim != 2 or x.ndim not in (1, 2) or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
-                         f"{weight.shape} (expected (N, {weight.shape[-1]}) or "
-                         f"({weight.shape[-1]},))")
-    z = x.data @ weight.data.T
+    if type(x) is not Tensor:
+        x = _lift(x, "linear", weight)
+    a, w = x.data, weight.data  # a: (N, n_in) or (n_in,); w: (n_out, n_in)
+    if w.ndim != 2 or a.ndim not in (1, 2) or a.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {a.shape} does not fit a weight of shape "
+                         f"{w.shape} (expected (N, {w.shape[-1]}) or ({w.shape[-1]},))")
+    z = a @ w.T
     if bias is None:
         return Tensor.from_op(z, (x, weight), "linear", _linear_rule,
-                              (x.data, weight.data, x.requires_grad, weight.requires_grad, False))
-    if bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
-                         f"{weight.shape} (expected ({weight.shape[0]},))")
+                              (a, w, x.requires_grad, weight.requires_grad, False))
+    if bias.data.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.data.shape} does not fit a weight of "
+                         f"shape {w.shape} (expected ({w.shape[0]},))")
     z += bias.data
     return Tensor.from_op(z, (x, weight, bias), "linear", _linear_rule,
-                          (x.data, weight.data, x.requires_grad, weight.requires_grad,
-                           bias.requires_grad))
+                          (a, w, x.requires_grad, weight.requires_grad, bias.requires_grad))
 
 
 def _linear_rule(ctx: tuple, g: np.ndarray) -> tuple:

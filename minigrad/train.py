@@ -26,6 +26,7 @@ Callbacks: any objects, each with some of these methods (missing ones are skippe
 - ``on_epoch_begin(epoch, model)``;
 - ``after_backward(step, model, loss, optimizer)``: every parameter's ``.grad`` holds dC/dp of
   this mini-batch and the update has not happened yet (a gradient-flow recorder reads it here);
+  intermediate nodes keep no gradient (``backward(keep_grads=False)``, as in PyTorch);
   ``loss`` is the loss Tensor of the batch, ``step`` counts batches across epochs;
 - ``after_step(step, model, optimizer)``: right after the update;
 - ``on_epoch_end(epoch, model, metrics)``: ``metrics`` is a dict with ``epoch``,
@@ -159,7 +160,7 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
             batch_loss = loss_fn(outputs, y_batch)  # mean over the batch
             for p in params:  # model.zero_grad(), without walking the modules each step
                 p.grad = None
-            batch_loss.backward()
+            batch_loss.backward(keep_grads=False)  # only the parameters' gradients are kept
             for hook in after_backward:
                 hook(step, model, batch_loss, optimizer)
             update()

@@ -113,9 +113,9 @@ class Value(Node):
         """d(self)/d(parent) for each parent, as computed by the forward op."""
         return self._ctx if self._ctx is not None else ()
 
-    def backward(self, on_step=None) -> None:
+    def backward(self, on_step=None, keep_grads: bool = True) -> None:
         """Seed dself/dself = 1 and apply the chain rule to every node below (see engine)."""
-        backward(self, 1.0, on_step)
+        backward(self, 1.0, on_step, keep_grads)
 
     def zero_grad(self) -> None:
         """Set this node's gradient to 0 (leaf gradients accumulate across backward calls)."""

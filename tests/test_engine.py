@@ -398,3 +398,25 @@ def test_gradients_do_not_alias_the_data(data) -> None:
     x.data += 1.0
     np.testing.assert_array_equal(x.grad, grad)
     np.testing.assert_array_equal(grad, np.full((2, 3), 3.0))
+
+
+def test_keep_grads_false_drops_intermediate_gradients_and_keeps_the_leaves() -> None:
+    import numpy as np
+
+    from minigrad import Tensor
+
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    hidden = (x * 2.0).sigmoid()
+    out = (hidden * hidden).sum()
+    out.backward()
+    kept_x, kept_hidden = x.grad.copy(), hidden.grad
+    assert kept_hidden is not None
+    x.zero_grad()
+    out.backward(keep_grads=False)
+    np.testing.assert_array_equal(x.grad, kept_x)
+    assert hidden.grad is None and out.grad is None
+    a = Value(2.0)
+    b = a * a
+    c = b.tanh()
+    c.backward(keep_grads=False)
+    assert b.grad == 0.0 and a.grad == pytest.approx(4.0 * (1 - math.tanh(4.0) ** 2))

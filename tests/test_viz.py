@@ -51,6 +51,27 @@ def node_count(graph: graphviz.Digraph) -> int:
                not n.startswith("legend"))
 
 
+def chain_rows(graph: graphviz.Digraph) -> list[list[str]]:
+    """The boxes of draw_chain's rows, in reading order, from the edges of its DOT source.
+
+    Each row is a path of visible edges from its first node ("result", then "row1", "row2",
+    ...: an invisible chain on one rank that fixes their order); that first node is left out.
+    """
+    visible = {tail: head for tail, head, a in edges(graph) if a.get("style") != "invis"}
+    order = {tail: head for tail, head, a in edges(graph) if a.get("style") == "invis"}
+    starts = ["result"]
+    while starts[-1] in order:
+        starts.append(order[starts[-1]])
+    rows = []
+    for start in starts:
+        row, node = [], start
+        while node in visible:
+            node = visible[node]
+            row.append(node)
+        rows.append(row)
+    return rows
+
+
 @pytest.fixture
 def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Hide any system `dot`: PATH points at an empty folder."""
@@ -180,6 +201,9 @@ def test_draw_graph_never_runs_backward(monkeypatch: pytest.MonkeyPatch) -> None
     e.backward()
     cost, model = small_mlp()
     record = trace(cost)
+    tensor_path = record.path(model[0].bias)
+    chain = book_chain()
+    value_path = trace(chain.cost).path(chain["b1"])
 
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("draw_graph ran a backward pass")
@@ -199,6 +223,8 @@ def test_draw_graph_never_runs_backward(monkeypatch: pytest.MonkeyPatch) -> None
     draw_graph(cost)
     draw_graph(cost, trace=record)
     draw_graph(cost, max_nodes=5)
+    draw_chain(tensor_path)  # draw_chain reads the trace's path, and nothing else runs either
+    draw_chain(value_path)
     assert [n.grad for n in topological_order(e)] == grads
     for node, before in zip(topological_order(cost), tensor_grads):
         if before is None:
@@ -313,7 +339,14 @@ def test_long_chains_fold_the_middle() -> None:
     graph = draw_chain(path, max_factors=20)
     source = graph.source
     assert "… 182 more factors …" in source  # 200 factors: 9 kept at each end
-    assert node_count(graph) == 18 + 1 + 1  # kept factors, the folded box, the result
+    rows = chain_rows(graph)
+    # 19 boxes read in the equation's order, in rows of at most 6 (balanced: 5, 5, 4, 5), no
+    # pair w_j sigma'(z_j) split between two rows.
+    assert sum(rows, []) == [f"f{i}" for i in range(9)] + ["folded"] + \
+        [f"f{i}" for i in range(191, 200)]
+    assert [len(r) for r in rows] == [5, 5, 4, 5]
+    # The kept factors, the folded box, the result, and the "…" that opens each further row.
+    assert node_count(graph) == 18 + 1 + 1 + (len(rows) - 1)
     assert "σ′(z1)" in source and "∂C/∂a100" in source
 
 
@@ -337,6 +370,163 @@ def test_draw_chain_of_a_tensor_path() -> None:
     source = draw_chain(path).source
     assert "σ′(" in source and "‖J‖" in source
     assert f"‖·‖ {fmt(float(np.linalg.norm(model[0].bias.grad)), 4)}" in source
+
+
+def sigmoid_prime(z: np.ndarray) -> np.ndarray:
+    """sigma'(z) = sigma(z)(1 - sigma(z)), from numpy, independently of the engine."""
+    s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 - s)
+
+
+def test_a_tensor_chain_is_named_by_layer_and_shows_the_engine_numbers() -> None:
+    cost, model = small_mlp()  # [4, 3, 3, 2], sigmoid after every layer, cross-entropy
+    record = trace(cost)
+    path = record.path(model[0].bias)
+    factors, skipped = chain_factors(path)
+    assert skipped == 0
+    # Nielsen's eq. 124 for delta^1, summed over the batch for dC/db^1, layers from the input.
+    assert [f.name for f in factors] == ["Σ over the batch", "σ′(z¹)", "(w²)ᵀ", "σ′(z²)", "(w³)ᵀ",
+                                         "δ³ = (a³ − y)/N"]
+    assert [f.product_name for f in factors] == ["∂C/∂b¹", "δ¹", "∂C/∂a¹", "δ²", "∂C/∂a²", "δ³"]
+    assert [f.kind for f in factors] == ["other", "sigma", "weight", "sigma", "weight", "cost"]
+    # Beneath each factor: the norm of the gradient backward stored at the node it leads to
+    # (each node of an mlp has one user, so the path carries all of it).
+    parents = [step.parent for step in reversed(path)]
+    for factor, parent in zip(factors, parents):
+        assert factor.product_text == fmt(float(np.linalg.norm(parent.grad)), 4)
+    assert parents[0] is model[0].bias and parents[-1].op == "linear"
+    # The gains multiply to ‖dC/db¹‖ / ‖dC/dC‖ = ‖dC/db¹‖.
+    gains = np.prod([f.gain for f in factors])
+    assert gains == pytest.approx(np.linalg.norm(model[0].bias.grad), rel=1e-12)
+    # Each factor's size, from numpy: sigma' from z, the weights' norm.
+    z1 = parents[1]
+    s1 = sigmoid_prime(z1.data)
+    assert factors[1].text == f"mean {fmt(s1.mean(), 3)},  max {fmt(s1.max(), 3)}"
+    assert factors[1].detail == f"mean: {s1.mean() / 0.25:.0%} of the ¼ ceiling"
+    w2 = model[2].weight.data
+    assert factors[2].text.startswith(f"‖J‖ {fmt(np.linalg.norm(w2), 3)},")
+    assert factors[2].detail == "3×3 weights"
+    source = draw_chain(path).source
+    for factor in factors:
+        assert f"‖{factor.product_name}‖ {factor.product_text}" in source
+    assert "∂C/∂b¹ = Σ over the batch of δ¹,  δ¹ = σ′(z¹) (w²)ᵀ σ′(z²) (w³)ᵀ δ³" in source
+    gain_2_to_1 = np.linalg.norm(z1.grad) / np.linalg.norm(parents[3].grad)  # ‖δ¹‖ / ‖δ²‖
+    assert f"‖δ¹‖ / ‖δ²‖ = ×{fmt(gain_2_to_1, 2)} ↓" in source
+    assert source.count("subgraph cluster_pair") == 2  # σ′(zˡ) (wˡ⁺¹)ᵀ: δˡ⁺¹ -> δˡ
+    local = path[0].factor  # the cross-entropy's local derivative, when it describes one
+    if local is not None:
+        a = 1.0 / (1.0 + np.exp(-parents[-1].data))
+        y = np.eye(2)[[0, 1, 1, 0, 1]]
+        np.testing.assert_allclose(local, (a - y) / 5, rtol=1e-12, atol=1e-15)
+        assert f"mean|·| {fmt(np.abs((a - y) / 5).mean(), 3)}" in source
+
+
+def test_a_chain_to_the_first_weights_ends_with_the_input() -> None:
+    cost, model = small_mlp()
+    factors, _ = chain_factors(trace(cost).path(model[0].weight))
+    assert factors[0].name == "xᵀ" and factors[0].product_name == "∂C/∂w¹"
+    assert factors[0].product_text == fmt(float(np.linalg.norm(model[0].weight.grad)), 4)
+
+
+@pytest.mark.parametrize("per_row", [2, 4, 6])
+def test_long_tensor_chains_wrap_into_rows_in_the_order_of_the_equation(per_row: int) -> None:
+    model = mlp([6] + [5] * 7 + [3], seed=0)  # 8 linear layers: 16 factors down to b¹
+    rng = np.random.default_rng(2)
+    cost = cross_entropy_loss(model(rng.standard_normal((4, 6))), rng.integers(0, 3, 4))
+    path = trace(cost).path(model[0].bias)
+    graph = draw_chain(path, per_row=per_row)
+    rows = chain_rows(graph)
+    assert sum(rows, []) == [f"f{i}" for i in range(16)]
+    assert max(len(r) for r in rows) <= per_row
+    # As few rows as filling each up allows: Σ, 7 pairs σ′(zˡ)(wˡ⁺¹)ᵀ, δ⁸, pairs kept whole.
+    assert len(rows) == {2: 9, 4: 5, 6: 3}[per_row]
+    row_of = {node: k for k, row in enumerate(rows) for node in row}
+    clusters = re.findall(r"subgraph cluster_pair\d+ \{[^}]*?\b(f\d+) \[.*?\b(f\d+) \[",
+                          graph.source, flags=re.S)
+    assert len(clusters) == 7
+    assert all(row_of[a] == row_of[b] for a, b in clusters)  # no pair split between rows
+    assert "<svg" in render_svg(graph)
+    with pytest.raises(ValueError, match="per_row must be at least 2"):
+        draw_chain(path, per_row=1)
+
+
+def test_scalar_chains_wrap_too_and_the_book_chain_reads_in_two_rows() -> None:
+    chain = neuron_chain([0.7] * 8, [0.1] * 8)
+    rows = chain_rows(draw_chain(trace(chain.cost).path(chain["b1"])))
+    assert sum(rows, []) == [f"f{i}" for i in range(16)]
+    assert [len(r) for r in rows] == [5, 6, 5]  # σ′(z1) + 7 pairs w_j σ′(z_j) + ∂C/∂a8
+    book = book_chain()
+    rows = chain_rows(draw_chain(trace(book.cost).path(book["b1"])))
+    assert [len(r) for r in rows] == [5, 3]
+
+
+def test_every_picture_uses_one_font() -> None:
+    """Graph, node and edge text share one font, so Graphviz sizes every box for that font."""
+    from minigrad.flow import gradient_flow
+    from minigrad.viz.layers import draw_layers
+    from minigrad.viz.style import FONT
+
+    e = expression()
+    e.backward()
+    cost, model = small_mlp()
+    record = trace(cost)
+    chain = book_chain()
+    rng = np.random.default_rng(0)
+    report = gradient_flow(mlp([4, 3, 3, 2], seed=0), rng.random((5, 4)), rng.integers(0, 2, 5))
+    for graph in (draw_graph(e), draw_graph(cost, trace=record), draw_graph(cost, max_nodes=5),
+                  draw_chain(record.path(model[0].bias)),
+                  draw_chain(trace(chain.cost).path(chain["b1"])), draw_layers(report)):
+        for kind in ("graph", "node", "edge"):
+            assert re.search(rf"^\s*{kind} \[[^\]]*fontname={FONT}\b", graph.source, flags=re.M)
+        svg = render_svg(graph)
+        assert set(re.findall(r'font-family="([^"]*)"', svg)) == {FONT}
+
+
+def test_tensor_graphs_name_nodes_by_layer() -> None:
+    from minigrad.viz.style import layer_names
+
+    cost, model = small_mlp()
+    order = topological_order(cost)
+    names = layer_names(order)
+    for layer, module in zip((1, 2, 3), model.layers[::2]):
+        mark = "¹²³"[layer - 1]
+        assert names[module.weight] == f"w{mark}" and names[module.bias] == f"b{mark}"
+    linears = [n for n in order if n.op == "linear"]
+    assert [names[z] for z in linears] == ["z¹", "z²", "z³"]
+    assert {names[n] for n in order if n.op == "sigmoid"} == {"a¹", "a²"}
+    assert names[linears[0].parents[0]] == "x"
+    assert layer_names(topological_order(expression())) == {}  # no layers in a Value graph
+    cost.backward()
+    source = draw_graph(cost).source
+    for text in ("C   shape ()", "z¹   shape (5, 3)", "a²   shape (5, 3)", "w³   shape (2, 3)",
+                 "x   shape (5, 4)"):
+        assert text in source
+    collapsed = draw_graph(cost, max_nodes=5).source
+    grad_b1 = float(np.linalg.norm(model[0].bias.grad))
+    assert f"‖dC/db¹‖ {fmt(grad_b1, 4)}" in collapsed
+
+
+def test_draw_layers_reads_at_a_glance() -> None:
+    from minigrad.flow import gradient_flow
+    from minigrad.viz.layers import draw_layers
+
+    rng = np.random.default_rng(0)
+    model = mlp([8, 6, 6, 6, 6, 6, 6, 3], seed=0)  # six hidden layers
+    report = gradient_flow(model, rng.random((20, 8)), rng.integers(0, 3, 20))
+    graph = draw_layers(report)
+    assert "rankdir=BT" in graph.source  # input at the bottom, output on top
+    for row in report.layers:
+        statement = re.search(rf"^\s*layer{row.index} \[(.*?)\]$", graph.source,
+                              flags=re.M | re.S)
+        a = attrs(statement.group(1))
+        assert len(a["label"].split("\n")) <= 5  # a few short lines per box
+        assert row.verdict in html.unescape(a["tooltip"])  # the whole verdict on hover
+    first = report.layers[0]
+    if first.verdict.startswith("learns "):
+        short = first.verdict.split("; ")[0].removeprefix("learns ").replace(
+            "the last hidden layer", "last hidden")
+        assert short in graph.source
+    assert isinstance(graph, graphviz.Digraph) and "<svg" in render_svg(graph)
 
 
 # ---- rendering ----------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
     r"""C = -(1/N) sum_x sum_j [y ln a + (1-y) ln(1-a)], the book's cost for sigmoid outputs.
 
     When ``a`` was made by ``z.sigmoid()`` the loss is computed from z itself, using
-    -ln a = softplus(-z) and -ln(1-a) = softplus(z): finite however saturated the outputs, and
+    -ln a = softplus(-z) and -ln(1-a) = softplus(z), so C_x = sum_j softplus(z_j) - y_j z_j:
+    finite however saturated the outputs, and
     its gradient is Nielsen's output error dC/dz = (a - y)/N, one node with z as its parent.
     Otherwise a is clipped to [1e-12, 1 - 1e-12] before taking logs.
     """
@@ -64,7 +65,8 @@ def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
     n = _batch_size(a)
     if a._op == "sigmoid":
         z = a._parents[0]
-        cost = (y * _softplus(-z.data) + (1.0 - y) * _softplus(z.data)).sum() / n
+        # y softplus(-z) + (1-y) softplus(z) = softplus(z) - y z: one softplus, not two
+        cost = (_softplus(z.data) - y * z.data).sum() / n
         return Tensor.from_op(np.asarray(cost, a.dtype), (z,), "cross_entropy",
                               _from_logits_rule, ((a.data - y) / n,))
     if a.data.min() < 0.0 or a.data.max() > 1.0:

@@ -56,7 +56,7 @@ class Sequential(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)  # x is already a Tensor: skip __call__'s conversion
         return x
 
     def __getitem__(self, i: int) -> Module:
@@ -69,5 +69,6 @@ class Sequential(Module):
         return iter(self.layers)
 
     def __repr__(self) -> str:
-        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        inner = "\n".join(f"  ({i}): " + repr(layer).replace("\n", "\n  ")
+                          for i, layer in enumerate(self.layers))
         return f"Sequential(\n{inner}\n)"

@@ -55,13 +55,16 @@ from minigrad.viz.style import (
     plain_label,
 )
 
-__all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING"]
+__all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING", "PER_ROW"]
 
 SIGMA_CEILING = 0.25  # max of sigma'(z) = sigma(z)(1 - sigma(z)), at z = 0
 _DERIVATIVE_NAMES = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
 # dC/dz^L of a loss computed from the output layer's z^L (one node whose parent is z^L).
 _OUTPUT_ERRORS = {"cross_entropy": "(a{L} − y)/N", "softmax_cross_entropy": "(softmax(z{L}) − y)/N"}
-_PER_ROW = {"scalar": 8, "tensor": 6}  # factor boxes per row by default: a readable width
+# Factor boxes per row by default (a tensor's boxes are wider): the picture stays about twice as
+# wide as it is tall, so it reads on a page without zooming.
+PER_ROW = {"number": 6, "tensor": 4}
+_CAPTION_WIDTH = 96  # characters per caption line
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,16 @@ class _Namer:
             f"∂{self.root}/∂{name}"
 
 
+def _gain_text(gain: float) -> str:
+    """'×0.21 ↓', '×1.02 ↑' (a third digit when two would round to 1), '' when undefined."""
+    if gain is None or not math.isfinite(gain):
+        return ""
+    text = fmt(gain, 2)
+    if text == "1" and glyph(gain) != "=":
+        text = fmt(gain, 3)
+    return f"×{text} {glyph(gain)}"
+
+
 def _transposed(name: str) -> str:
     """'(w²)ᵀ', 'xᵀ'."""
     return f"{name}ᵀ" if len(name) == 1 else f"({name})ᵀ"
@@ -214,7 +227,7 @@ def _cost_factor(steps: list[PathStep], name: _Namer, seed_size: float) -> Facto
                 f"×{fmt(last.factor, 4)}")
     else:
         text = f"{len(steps)} steps of the cost"
-    detail = "the output error (eq. BP1)" if formula is not None else ""
+    detail = f"the output error ∂C/∂z{layer}" if formula is not None else ""
     gain = product.norm / seed_size if seed_size else math.nan
     return Factor(label, None, text, gain, None, fmt(product.norm, 4), name.gradient(parent),
                   "cost", detail, product.shape)
@@ -249,8 +262,7 @@ def _tensor_factor(p: PathStep, name: _Namer) -> Factor:
             batched = np.ndim(node.data) == 2
             label = "Σ over the batch" if batched else f"∂z{layer}/∂b{layer} = 1"
             kind = "other"
-            text = (f"∂z{layer}/∂b{layer} = 1 for each of {np.shape(node.data)[0]}"
-                    if batched else "×1")
+            text = f"∂z{layer}/∂b{layer} = 1,  N = {np.shape(node.data)[0]}" if batched else "×1"
     else:
         label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
         text = _jacobian_text(p.factor, node.op)
@@ -301,7 +313,7 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
     equation (the first layer's factor first). ``title``: a first caption line, above the
     equation. Past ``max_factors`` the middle is folded into one box that gives the count and
     the product of the factors it hides. ``per_row``: factor boxes per row before the chain
-    wraps (default 8 for numbers, 6 for tensors); a framed pair is never split.
+    wraps (default ``PER_ROW``: 6 numbers, 4 tensors); a framed pair is never split.
     """
     if max_factors < 4:
         raise ValueError(f"draw_chain: max_factors must be at least 4, got {max_factors}")
@@ -310,7 +322,7 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
     factors, skipped = chain_factors(path_or_factors)
     is_scalar = factors[0].value is not None
     target = _target_name(path_or_factors, is_scalar)
-    per_row = per_row or _PER_ROW["scalar" if is_scalar else "tensor"]
+    per_row = per_row or PER_ROW["number" if is_scalar else "tensor"]
 
     graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.3", "ranksep": "0.3",
                                          "labelloc": "t", "fontsize": "13"},
@@ -343,7 +355,7 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
             if unit == [-1]:
                 graph.node("folded", _record(_folded_fields(factors, *folded, is_scalar)),
                            shape="record", style="dashed", color=GREYS[3])
-                graph.edge(previous, "folded", dir="back", label="×")
+                graph.edge(previous, "folded", dir="back", label="×", color=GREYS[4])
                 previous = "folded"
                 continue
             if len(unit) == 2:
@@ -387,19 +399,40 @@ def _units(factors: list[Factor], keep: list[int], is_scalar: bool) -> list[list
 
 
 def _rows(units: list[list[int]], per_row: int) -> list[list[list[int]]]:
-    """Units in rows of at most ``per_row`` boxes, balanced (10 boxes, 6 a row: 5 and 5)."""
-    boxes = sum(len(u) for u in units)
-    n_rows = max(1, math.ceil(boxes / per_row))
-    target = math.ceil(boxes / n_rows)
-    rows: list[list[list[int]]] = [[]]
-    filled = 0
-    for unit in units:
-        if rows[-1] and filled + len(unit) > target:
-            rows.append([])
-            filled = 0
-        rows[-1].append(unit)
-        filled += len(unit)
-    return rows
+    """Units in rows of at most ``per_row`` boxes (a pair is never split), balanced.
+
+    As few rows as the width allows; among the ways to fill that many rows, the most even one
+    (least sum of squared row lengths: 10 boxes at 6 a row make 5 and 5, not 6 and 4), the
+    earlier rows the fuller on a tie.
+    """
+    sizes = [len(u) for u in units]
+    width = max(per_row, max(sizes))
+    n_rows, filled = 1, 0
+    for size in sizes:  # filling each row up is the fewest rows
+        if filled and filled + size > width:
+            n_rows, filled = n_rows + 1, 0
+        filled += size
+    n = len(units)
+    # cost[k][i]: least sum of squared lengths of k rows holding units[:i]; cut[k][i]: where
+    # the last of those rows starts.
+    cost = [[math.inf] * (n + 1) for _ in range(n_rows + 1)]
+    cut = [[0] * (n + 1) for _ in range(n_rows + 1)]
+    cost[0][0] = 0.0
+    for k in range(1, n_rows + 1):
+        for i in range(1, n + 1):
+            length = 0
+            for j in range(i - 1, -1, -1):  # the last row is units[j:i], shortest first
+                length += sizes[j]
+                if length > width:
+                    break
+                if cost[k - 1][j] + length * length < cost[k][i]:
+                    cost[k][i], cut[k][i] = cost[k - 1][j] + length * length, j
+    rows: list[list[list[int]]] = []
+    end = n
+    for k in range(n_rows, 0, -1):
+        rows.append(units[cut[k][end]:end])
+        end = cut[k][end]
+    return rows[::-1]
 
 
 def _record(fields: list[str]) -> str:
@@ -417,7 +450,7 @@ def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor) -> None:
     else:  # a tensor: its size, then the norm of the gradient after it and the gain
         fields = [factor.name, factor.text] + ([factor.detail] if factor.detail else [])
         fields.append(f"‖{factor.product_name}‖ {factor.product_text}   "
-                      f"×{fmt(factor.gain, 2)} {glyph(factor.gain)}".rstrip())
+                      f"{_gain_text(factor.gain)}".rstrip())
     strength = min(1.0, abs(math.log10(factor.gain)) / 2.0) \
         if factor.gain and math.isfinite(factor.gain) and factor.gain > 0 else 0.0
     graph.node(node_id, _record(fields), shape="record", style="filled",
@@ -435,9 +468,11 @@ def _pair_cluster(graph: graphviz.Digraph, unit: list[int], factors: list[Factor
     else:  # σ′(zˡ) (wˡ⁺¹)ᵀ takes δˡ⁺¹ to δˡ
         gain = left.gain * right.gain
         above = factors[unit[1] + 1].product_name if unit[1] + 1 < len(factors) else "·"
-        label = f"‖{left.product_name}‖ / ‖{above}‖ = ×{fmt(gain, 2)}"
+        label = f"‖{left.product_name}‖ / ‖{above}‖ = {_gain_text(gain)}"
+    if is_scalar:
+        label += f" {glyph(gain)}"
     with graph.subgraph(name=f"cluster_pair{unit[0]}") as pair:
-        pair.attr(label=plain_label(f"{label} {glyph(gain)}"), style="rounded",
+        pair.attr(label=plain_label(label), style="rounded",
                   color=family(gain)[4], fontcolor=family(gain)[5], fontsize="11")
         for i in unit:
             _factor_node(pair, f"f{i}", factors[i])
@@ -481,33 +516,51 @@ def _target_name(path_or_factors: Any, is_scalar: bool) -> str:
 def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) -> str:
     """The equation, its value, the sigma' ceiling and how to read the colours."""
     names = [f.name.split(" = ")[0] for f in factors]  # "δ⁵ = (a⁵ − y)/N" -> "δ⁵"
+    lhs = target or "product"
+    summed = not is_scalar and factors[0].name == "Σ over the batch" and len(factors) > 1
+    if summed:  # ∂C/∂b¹ = Σ over the batch of δ¹,  δ¹ = σ′(z¹) (w²)ᵀ ... δᴸ
+        delta = factors[1].product_name
+        lhs, names = f"{lhs} = Σ over the batch of {delta},  {delta}", names[1:]
     if len(names) > 12:
         names = names[:5] + ["…"] + names[-5:]
-    lhs = target or "product"
     lines = [f"{lhs} = " + (" × " if is_scalar else " ").join(names)]
     total = factors[0]
+    has_sigma = any(f.kind == "sigma" for f in factors)
     if is_scalar:
         lines.append(f"= {_total_text(total)}")
         if factors[-1].kind == "cost" and len(factors) > 1:
             rest = math.prod(f.value for f in factors[:-1])
             lines[-1] += f" = {fmt(rest, 10)} × {factors[-1].name}"
-    else:
-        lines.append(f"‖{lhs}‖ = {total.product_text}")
-        if any(f.kind == "sigma" for f in factors) and any(f.kind == "weight" for f in factors):
-            lines.append("Nielsen's eq. 124, δˡ = σ′(zˡ) (wˡ⁺¹)ᵀ δˡ⁺¹, one layer at a time: "
-                         "σ′ multiplies each unit, (w)ᵀ is a matrix product")
-        lines.append("in each box: the factor's size (‖J‖, mean|J|: its local Jacobian), then "
-                     "the norm of the gradient after it and the gain ‖after‖/‖before‖")
-    if any(f.kind == "sigma" for f in factors):
-        lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
-    if is_scalar:
+        if has_sigma:
+            lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
         lines.append("blue ↓ |factor| < 1 shrinks the gradient,  red ↑ |factor| > 1 grows it;  "
                      "beneath each box: the running product from the right, as backprop "
                      "computes it")
     else:
-        lines.append("blue ↓ the factor shrinks the gradient,  red ↑ it grows it;  backprop "
-                     "starts at the last box and walks left, row by row")
+        if has_sigma and any(f.kind == "weight" for f in factors):
+            lines.append("Nielsen's eq. 124, one layer at a time: δˡ = σ′(zˡ) (wˡ⁺¹)ᵀ δˡ⁺¹")
+            lines.append("σ′ multiplies unit by unit, σ′(z) = σ(z)(1 − σ(z)) ≤ ¼;  (w)ᵀ is a "
+                         "matrix product")
+        elif has_sigma:
+            lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
+        lines.append("each box: the factor, its size (‖J‖, mean|J| of its Jacobian), ‖gradient‖ "
+                     "after it, ×gain")
+        lines.append("blue ↓ shrinks the gradient, red ↑ grows it; backprop starts at the last "
+                     "box and walks left")
     if skipped:
         lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1 from '+' "
                      "left out)")
-    return "\n".join(lines)
+    return "\n".join(_wrap(line, _CAPTION_WIDTH) for line in lines)
+
+
+def _wrap(line: str, width: int) -> str:
+    """A caption line broken at spaces into lines of at most about ``width`` characters."""
+    out, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    out.append(current)
+    return "\n".join(out)

@@ -7,11 +7,14 @@ r"""draw_graph: the backward graph, each edge labelled with the number the chain
     c.backward()
     save(draw_graph(c), "c.svg")
 
-Value nodes are records (label | data | grad; for tensors: shape, ‖data‖, ‖grad‖); each op is a
-small ellipse; every backward edge from an op down to one of its parents carries the local
-derivative d node/d parent (for tensors a summary such as ‖J‖=0.21). Arrows point the way the
-gradient flows: from the output down. An edge's colour family says whether the gradient shrinks
-(blue) or grows (red) as it crosses it, its shade and width how big the gradient it carries is.
+Value nodes are records (label | data | grad; for tensors: name and shape over ‖data‖ | ‖grad‖);
+each op is a small ellipse; every backward edge from an op down to one of its parents carries the
+local derivative d node/d parent (for tensors a summary such as ‖J‖=0.21). Arrows point the way
+the gradient flows: from the output down. An edge's colour family says whether the gradient
+shrinks (blue) or grows (red) as it crosses it, its shade and width how big the gradient it
+carries is. In a network of ``linear`` layers the tensors are named as Nielsen does, layers
+counted from the input: x, z¹ (the first linear node), a¹ (its activation), w¹, b¹, ..., and an
+unlabelled one-number output C.
 
 The picture only reads the graph: stored data, stored gradients and each node's
 ``local_derivatives()``, or a :class:`~minigrad.trace.Trace` for exact per-edge tensor
@@ -33,6 +36,7 @@ from minigrad.engine import Node, topological_order
 from minigrad.trace import Trace, summarize
 from minigrad.value import Value
 from minigrad.viz.style import (
+    ACTIVATION_OPS,
     GREYS,
     LogScale,
     Picture,
@@ -45,14 +49,15 @@ from minigrad.viz.style import (
     fmt,
     fmt_exact,
     glyph,
+    layer_names,
     plain_label,
+    superscript,
 )
 
 __all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]
 
 SHOW_OPTIONS = ("data", "grad", "local", "contribution")
 RANKDIRS = ("BT", "TB", "LR", "RL")
-ACTIVATION_OPS = ("sigmoid", "tanh", "relu")  # the op after a linear node that ends a layer
 
 
 def draw_graph(
@@ -113,20 +118,39 @@ def _record(fields: list[str], rankdir: str) -> str:
     return f"{{ {body} }}" if rankdir in ("LR", "RL") else body
 
 
+def _stacked(top: str, row: list[str], rankdir: str) -> str:
+    """A record with ``top`` above a row of fields side by side, in any rank direction."""
+    body = f"{escape_record(top)} | {{ {' | '.join(escape_record(f) for f in row)} }}"
+    return body if rankdir in ("LR", "RL") else f"{{ {body} }}"
+
+
+def _tagged(tag: str, lines: list[str], rankdir: str) -> str:
+    """A record with a ``tag`` field first (left, or on top across) and the lines stacked."""
+    stack = " | ".join(escape_record(line) for line in lines)
+    return f"{escape_record(tag)} | {stack}" if rankdir in ("LR", "RL") else \
+        f"{escape_record(tag)} | {{ {stack} }}"
+
+
 # ---- every node ---------------------------------------------------------------------------------
 def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: Trace | None,
                 rankdir: str, show: set[str], legend: bool) -> None:
     is_tensor = not isinstance(root, Value)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
-    names = {node: node.label or f"{node.op or 'leaf'}#{i}" for i, node in enumerate(order)}
+    shown = _display_names(root, order) if is_tensor else {}
+    names = {node: shown.get(node) or node.label or f"{node.op or 'leaf'}#{i}"
+             for i, node in enumerate(order)}
     steps = {(s.node, s.index): s for s in trace.steps} if trace is not None else {}
     edges = [_edge(node, index, parent, steps, is_tensor)
              for node in order for index, parent in enumerate(node._parents)]
     scale = LogScale(e["size"] for e in edges)
 
     for node in order:
-        fields, tooltip = (_tensor_fields if is_tensor else _value_fields)(node, show)
-        graph.node(ids[node], _record(fields, rankdir), shape="record", tooltip=tooltip,
+        if is_tensor:
+            label, tooltip = _tensor_label(node, shown.get(node) or node.label, show, rankdir)
+        else:
+            fields, tooltip = _value_fields(node, show)
+            label = _record(fields, rankdir)
+        graph.node(ids[node], label, shape="record", tooltip=tooltip,
                    penwidth="2" if node is root else "1")
         if node._parents:
             graph.node(ids[node] + "_op", escape_plain(node.op), shape="ellipse",
@@ -141,7 +165,7 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
     if legend and edges:
         what = "gradient each edge carries" if (trace or not is_tensor) else \
             "gradient at the parent"
-        add_gradient_legend(graph, scale, what=what,
+        add_gradient_legend(graph, scale, what=what, beside=ids[root],
                             note="edge number: the local derivative d node / d parent")
 
 
@@ -154,21 +178,31 @@ def _value_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
     return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(node.grad)}"
 
 
-def _tensor_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
+def _display_names(root: Node, order: list[Node]) -> dict[Node, str]:
+    """Layer names (z¹, a¹, w¹, b¹, x) and C for an unlabelled one-number output."""
+    names = layer_names(order)
+    if not root.label and np.size(root.data) == 1:
+        names[root] = "C"
+    return names
+
+
+def _tensor_label(node: Node, name: str, show: set[str], rankdir: str) -> tuple[str, str]:
+    """Name and shape on top, ‖data‖ | ‖grad‖ beneath; the tooltip has the full numbers."""
     data = np.asarray(node.data)
     grad = summarize(node.grad)
-    fields = [node.label] if node.label else []
-    fields.append(f"shape {data.shape}")
+    top = f"{name}   shape {data.shape}" if name else f"shape {data.shape}"
+    row = []
     if "data" in show:
-        fields.append(f"data {fmt(data.item())}" if data.size == 1 else
-                      f"‖data‖ {fmt(summarize(data).norm, 4)}")
+        row.append(f"data {fmt(data.item())}" if data.size == 1 else
+                   f"‖data‖ {fmt(summarize(data).norm, 4)}")
     if "grad" in show:
-        fields.append("grad —" if grad is None else
-                      f"grad {fmt(np.asarray(node.grad).item())}" if data.size == 1 else
-                      f"‖grad‖ {fmt(grad.norm, 4)}")
+        row.append("grad —" if grad is None else
+                   f"grad {fmt(np.asarray(node.grad).item())}" if data.size == 1 else
+                   f"‖grad‖ {fmt(grad.norm, 4)}")
     tooltip = f"shape {data.shape}; ‖data‖ = {summarize(data).norm!r}; " + (
         "grad None" if grad is None else f"‖grad‖ = {grad.norm!r}")
-    return fields, tooltip
+    label = _stacked(top, row, rankdir) if row else _record([top], rankdir)
+    return label, tooltip
 
 
 def _edge(node: Node, index: int, parent: Node, steps: dict, is_tensor: bool) -> dict[str, Any]:
@@ -260,29 +294,30 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
     for i, ((z, act), speed, gain) in enumerate(zip(layers, speeds, gains)):
         weight = z._parents[1]
         n_out, n_in = weight.data.shape
-        fields = [f"layer {i + 1}", f"linear {n_in}→{n_out}" + (f" + {act.op}" if act else ""),
-                  "‖dC/db‖ " + ("—" if speed is None else fmt(speed, 4))]
+        mark = superscript(i + 1)
+        lines = [f"linear {n_in}→{n_out}" + (f" + {act.op}" if act else ""),
+                 f"‖dC/db{mark}‖ " + ("—" if speed is None else fmt(speed, 4))]
         if weight.grad is not None:
-            fields.append(f"‖dC/dw‖ {fmt(summarize(weight.grad).norm, 4)}")
+            lines.append(f"‖dC/dw{mark}‖ {fmt(summarize(weight.grad).norm, 4)}")
         slope = summarize(act.local_derivatives()[0]) if act is not None else None
         if slope is not None:
             name = "σ′" if act.op == "sigmoid" else f"{act.op}′"
-            fields.append(f"mean {name}(z) {fmt(slope.mean_abs, 3)}")
-        fields.append("output layer" if i == len(layers) - 1 else
-                      f"x{fmt(gain, 2)} {glyph(gain)}  vs layer {i + 2}")
-        graph.node(f"layer{i}", _record(fields, rankdir), shape="record", style="filled",
-                   fillcolor=fill_color(gain, scale.position(speed or 0.0)))
+            lines.append(f"mean {name}(z{mark}) {fmt(slope.mean_abs, 3)}")
+        lines.append("output layer" if i == len(layers) - 1 else
+                     f"x{fmt(gain, 2)} {glyph(gain)}  vs layer {i + 2}")
+        graph.node(f"layer{i}", _tagged(f"layer {i + 1}", lines, rankdir), shape="record",
+                   style="filled", fillcolor=fill_color(gain, scale.position(speed or 0.0)))
         if i:
             previous = speeds[i - 1]
             graph.edge(f"layer{i - 1}", f"layer{i}", dir="back", label=f"x{fmt(gains[i - 1], 2)}",
                        **edge_style(previous, gains[i - 1], scale))
     first_input = layers[0][0]._parents[0]
-    graph.node("input", _record([first_input.label or "input", f"shape {first_input.data.shape}"],
+    graph.node("input", _tagged(first_input.label or "input", [f"shape {first_input.data.shape}"],
                                 rankdir), shape="record", color=GREYS[3])
     graph.edge("input", "layer0", dir="back", style="dashed", color=GREYS[2])
     cost = "data " + (fmt(np.asarray(root.data).item()) if np.size(root.data) == 1
                       else f"shape {np.shape(root.data)}")
-    graph.node("output", _record([root.label or "output", root.op, cost], rankdir),
+    graph.node("output", _tagged(root.label or "output", [root.op, cost], rankdir),
                shape="record", penwidth="2")
     graph.edge(f"layer{len(layers) - 1}", "output", dir="back", color=GREYS[4])
     note = (f"collapsed: {len(order)} nodes > max_nodes={max_nodes}, so one box per layer "
@@ -292,7 +327,9 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
     graph.node("collapsed_note", plain_label(_wrap(note)), shape="note", fontsize="10",
                color=GREYS[3])
     if legend:
-        add_gradient_legend(graph, scale, what="speed of learning ‖dC/db‖ of each layer")
+        add_gradient_legend(graph, scale, what="layer's speed of learning ‖dC/db‖",
+                            beside="output", meaning=("(the layer below learns slower)",
+                                                      "(the layer below learns faster)"))
 
 
 def _gain(lower: float | None, upper: float | None) -> float:

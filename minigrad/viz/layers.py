@@ -4,9 +4,12 @@
     from minigrad.viz.layers import draw_layers
     draw_layers(gradient_flow(model, x, y))      # a graphviz.Digraph; save(graph, "layers.svg")
 
-Each box shows the layer's speed of learning s_l = ||dC/db^l||, its saturation and mean
-sigma'(z), and the verdict of the report; its fill shade grows with s_l on a log scale (pale:
-slow). The edge into the next layer carries the gain s_{l+1}/s_l (``x4.9``) and the colours of
+The layers stand in a column as in the graph pictures: the input at the bottom, the output layer
+on top, the gradient flowing down. Each box shows the layer's speed of learning s_l = ||dC/db^l||,
+its saturation and mean sigma'(z), and the verdict of the report in a few words (the whole
+verdict, with ||dC/dW||, is in the box's tooltip and in ``report.table()``); its fill shade
+grows with s_l on a log scale (pale: slow). The edge between two layers carries the gain
+s_{l+1}/s_l of the report (``x4.9``: the layer above learns 4.9 times faster) and the colours of
 :mod:`minigrad.viz.style`: blue when the gradient shrinks on its way down, red when it grows.
 The title gives the last/first hidden-layer ratio. Plain labels only (the in-process renderer
 cannot draw HTML labels). Reads the report; runs no backward pass.
@@ -17,38 +20,46 @@ from __future__ import annotations
 import graphviz
 
 from minigrad.flow import FlowReport, LayerFlow, gain_label
-from minigrad.viz.style import GREYS, LogScale, edge_style, escape_plain
+from minigrad.viz.style import GREYS, LogScale, Picture, edge_style, escape_plain, plain_label
 
 __all__ = ["draw_layers", "SPEED_FILLS"]
 
 # ColorBrewer YlGn, pale (slow) to strong (fast); dark enough shades are left out so the black
 # text stays readable.
 SPEED_FILLS = ("#ffffe5", "#f7fcb9", "#d9f0a3", "#addd8e", "#78c679", "#41ab5d")
+_TITLE_WIDTH = 64  # characters per title line
 
 
-def draw_layers(report: FlowReport, *, rankdir: str = "LR", verdicts: bool = True,
+def draw_layers(report: FlowReport, *, rankdir: str = "BT", verdicts: bool = True,
                 title: str | None = None) -> graphviz.Digraph:
-    """One node per layer: speed of learning, saturation, mean sigma'; the gain on each edge."""
+    """One node per layer: speed of learning, saturation, mean sigma'; the gain on each edge.
+
+    ``rankdir``: "BT" (default) puts the input at the bottom and the output layer on top;
+    "LR" lays the layers out in a row. ``verdicts``: add the verdict in a few words.
+    """
     if not report.layers:
         raise ValueError("draw_layers: the report has no layers")
-    graph = graphviz.Digraph("layers")
-    graph.attr(rankdir=rankdir, labelloc="t", fontsize="14", label=escape_plain(
-        title if title is not None else _title(report)))
-    graph.attr("node", shape="box", style="rounded,filled", fontsize="11", fontname="Helvetica")
-    graph.attr("edge", fontsize="11", fontname="Helvetica")
+    graph = Picture("layers", graph_attr={"rankdir": rankdir, "labelloc": "t", "fontsize": "13",
+                                          "nodesep": "0.4", "ranksep": "0.35"},
+                    node_attr={"shape": "box", "style": "rounded,filled", "fontsize": "11",
+                               "margin": "0.15,0.06"},
+                    edge_attr={"fontsize": "11"})
+    graph.attr(label=plain_label(title if title is not None else _title(report)))
     scale = LogScale(report.speeds)
 
     first = report.layers[0]
     graph.node("input", f"input\n{first.n_in} units", style="rounded,dashed", color=GREYS[3])
-    graph.edge("input", "layer1", color=GREYS[2])
+    graph.edge("input", "layer1", color=GREYS[2], dir="none")
     for row in report.layers:
         position = scale.position(row.speed) if row.speed > 0 else 0.0
         fill = SPEED_FILLS[round(position * (len(SPEED_FILLS) - 1))]
         graph.node(_node_id(row), _label(row, verdicts), fillcolor=fill,
-                   penwidth="2" if row.role == "output" else "1")
+                   penwidth="2" if row.role == "output" else "1", tooltip=_tooltip(row))
     for below, above in zip(report.layers[:-1], report.layers[1:]):
         down = None if below.gain is None else 1.0 / below.gain  # the factor on the way down
-        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain),
+        # No arrowhead: the label is a ratio of the two speeds, read upwards, while the
+        # gradient itself flows down (the colour says whether it shrinks on that way).
+        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain), dir="none",
                    **edge_style(below.speed if below.gain else None, down, scale))
     graph.node("legend", _legend(report), shape="plaintext", style="", fontsize="10")
     return graph
@@ -59,21 +70,39 @@ def _node_id(row: LayerFlow) -> str:
 
 
 def _label(row: LayerFlow, verdicts: bool) -> str:
-    """The plain multi-line label of one layer's box."""
+    """The plain multi-line label of one layer's box: a few lines, the verdict shortened."""
     lines = [f"{row.role}: {row.n_in} → {row.n_out}, {row.activation}"
              + ("  (residual)" if row.residual else ""),
-             f"speed s = {row.speed:.3g}",
-             f"||dC/dW|| = {row.weight_grad_norm:.3g}"]
+             f"speed s = {row.speed:.3g}"]
+    figures = []
     if row.saturation is not None:
         word = "zero (dead)" if row.activation == "relu" else "saturated"
-        lines.append(f"{word} {row.saturation:.0%}")
+        figures.append(f"{word} {row.saturation:.0%}")
     if row.mean_dsigma is not None:
-        lines.append(f"mean σ′(z) = {row.mean_dsigma:.3g}")
+        figures.append(f"mean σ′(z) {row.mean_dsigma:.3g}")
+    if figures:
+        lines.append(",  ".join(figures))
     if row.update_data is not None:
         lines.append(f"update:data 10^{row.update_data:.1f}")
     if verdicts and row.verdict:
-        lines += row.verdict.split("; ")
+        lines.append(_short_verdict(row.verdict))
     return "\n".join(escape_plain(line) for line in lines)
+
+
+def _short_verdict(verdict: str) -> str:
+    """The verdict's first clause in fewer words: '175x slower than last hidden'.
+
+    The other clauses repeat what the box and the edges show (the gain from the layer above,
+    the saturation); the table has them all.
+    """
+    first = verdict.split("; ")[0]
+    return first.removeprefix("learns ").replace("the last hidden layer", "last hidden") \
+        if first.startswith("learns ") else first
+
+
+def _tooltip(row: LayerFlow) -> str:
+    """The whole verdict and ||dC/dW||, shown when the pointer rests on the box."""
+    return escape_plain(f"{row.role}: {row.verdict}; ‖dC/dW‖ = {row.weight_grad_norm:.3g}")
 
 
 def _title(report: FlowReport) -> str:
@@ -82,15 +111,30 @@ def _title(report: FlowReport) -> str:
     if ratio is None:
         return "speed of learning per layer"
     return (f"speed of learning per layer: last hidden / first hidden = {ratio:.3g}x\n"
-            f"{report.summary()}")
+            + _wrap(report.summary(), _TITLE_WIDTH))
+
+
+def _wrap(text: str, width: int) -> str:
+    """Text broken at spaces into lines of at most about ``width`` characters."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def _legend(report: FlowReport) -> str:
     """How to read the picture, as left-aligned lines."""
     slow, fast = min(report.speeds), max(report.speeds)
-    lines = [f"fill: speed of learning s = ||dC/db|| on a log scale, pale {slow:.3g} "
-             f"to strong {fast:.3g}",
-             "edge: s(next layer) / s(this layer); blue: the gradient shrinks on its way "
-             "down, red: it grows",
+    lines = ["fill: speed of learning s = ‖dC/db‖, log scale,",
+             f"    pale {slow:.3g} to strong {fast:.3g}",
+             "edge xg: the layer above learns g times faster",
+             "    (the table's gain column)",
+             "blue edge: the gradient shrinks on its way down,",
+             "    red: it grows",
              f"batch of {report.batch_size}, loss {report.loss}" if report.batch_size else ""]
     return "".join(escape_plain(line) + "\\l" for line in lines if line)

@@ -193,46 +193,55 @@ def plain_label(text: str) -> str:
 
 
 def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str = "gradient",
-                        note: str = "") -> None:
+                        note: str = "", beside: str | None = None,
+                        meaning: tuple[str, str] = ("(|contribution| < |upstream|)",
+                                                    "(|contribution| > |upstream|)")) -> None:
     """One legend cluster: blue = shrinks, red = grows, shade and width = size (log scale).
 
-    The words are the cluster's label; inside, one row of sample edges per colour family, both
-    rows on one rank (side by side) when the graph runs top to bottom, stacked when it runs
-    across. ``what`` names the size being coloured ("gradient each edge carries").
+    The words are the cluster's label; beneath them one row of sample edges per colour family,
+    side by side when the graph's ranks run up or down (the legend then takes a single rank),
+    stacked when they run across. ``beside``: a node whose rank the legend shares (the output,
+    on top, where there is room), so it opens no gap between the graph's own ranks. ``what``
+    names the size being coloured ("gradient each edge carries"); ``meaning`` says what shrinking
+    and growing compare.
     """
+    rankdir = graph.graph_attr.get("rankdir", "TB")
+    across = rankdir in ("LR", "RL")  # a row of edges runs across by itself
+    lines = [
+        "legend",
+        f"colour and width: the size of the {what}, on a log scale",
+        f"blue ↓  shrinks on its way down  {meaning[0]}",
+        f"red ↑  grows on its way down  {meaning[1]}",
+        "grey  unchanged (factor ±1);  dashed  zero or not needed",
+    ]
+    if note:
+        lines.append(note)
     with graph.subgraph(name="cluster_legend") as legend:
-        lines = [
-            "legend",
-            f"colour and width: the size of the {what}, on a log scale",
-            "blue ↓  shrinks on its way down  (|contribution| < |upstream|)",
-            "red ↑  grows on its way down  (|contribution| > |upstream|)",
-            "grey  unchanged (factor ±1);  dashed  zero or not needed",
-        ]
-        if note:
-            lines.append(note)
+        # Graphviz flips a cluster's label with the ranks: "b" is drawn on top when they run up.
         legend.attr(label="\\l".join(escape_plain(line) for line in lines) + "\\l",
-                    labeljust="l", fontsize="10", style="rounded", color=GREYS[2],
-                    fontcolor=GREYS[5], margin="10")
+                    labeljust="l", labelloc="b" if rankdir == "BT" else "t", fontsize="10",
+                    style="rounded", color=GREYS[2], fontcolor=GREYS[5], margin="10")
         ticks = (0.0, 0.5, 1.0)
-        across = graph.graph_attr.get("rankdir") in ("LR", "RL")  # ranks already run across
-        rows = []
-        for name, gain in (("shrinks", 0.5), ("grows", 2.0)):
-            ids = [f"legend_{name}_{i}" for i in range(len(ticks) + 1)]
-            legend.node(ids[0], f"{name} {glyph(gain)}", shape="plaintext", fontsize="10")
-            for i in range(1, len(ids)):
-                legend.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
-            for i, t in enumerate(ticks):
-                size = scale.magnitude(t)
-                legend.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
-                            arrowhead="none", **edge_style(size, gain, scale))
-            rows.append(ids)
-        if not across:  # both rows on one rank, "shrinks" left of "grows"
-            with legend.subgraph() as rank:
+        with legend.subgraph() as rank:
+            if not across:
                 rank.attr(rank="same")
-                for ids in rows:
-                    for node_id in ids:
-                        rank.node(node_id)
-            legend.edge(rows[0][-1], rows[1][0], style="invis", minlen="2")
+            previous = None
+            for name, gain in (("shrinks", 0.5), ("grows", 2.0)):
+                ids = [f"legend_{name}_{i}" for i in range(len(ticks) + 1)]
+                rank.node(ids[0], f"{name} {glyph(gain)}", shape="plaintext", fontsize="10")
+                for i in range(1, len(ids)):
+                    rank.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
+                for i, t in enumerate(ticks):
+                    size = scale.magnitude(t)
+                    rank.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
+                              arrowhead="none", **edge_style(size, gain, scale))
+                if previous is not None:  # "shrinks" before "grows": left of it, or above
+                    with rank.subgraph() as first:  # (a flat edge puts its tail first)
+                        first.attr(rank="same")
+                        first.edge(previous, ids[0], style="invis")
+                previous = ids[0] if across else ids[-1]
+    if beside is not None and not across:
+        graph.edge(beside, "legend_shrinks_0", style="invis", minlen="0")
 
 
 # ---- Nielsen's names for the nodes of a network -------------------------------------------------
@@ -268,7 +277,7 @@ def layer_names(order: Iterable[Any]) -> dict[Any, str]:
                 names.setdefault(bias[0], f"b{mark}")
             if depth == 1 and not x._parents and not x.label:
                 names.setdefault(x, "x")
-        elif (node.op in ACTIVATION_OPS and len(parents) == 1 and parents[0].op == "linear"):
+        elif node.op in ACTIVATION_OPS and len(parents) == 1 and parents[0].op == "linear":
             names[node] = f"a{superscript(depth)}"
         layer[node] = depth
     return names
