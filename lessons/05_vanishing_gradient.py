@@ -21,8 +21,7 @@ import numpy as np
 
 from minigrad import data, nn
 from minigrad.flow import gradient_flow, speed_of_learning_curves
-from minigrad.viz import save
-from minigrad.viz.layers import draw_layers
+from minigrad.viz import draw_layers, save
 
 # isort: split
 # %%

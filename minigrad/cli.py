@@ -203,7 +203,7 @@ def _first_layer_chain(model, x, y, out: Path) -> Path:
     record = trace(nn.cross_entropy_loss(model(x), y))
     model.zero_grad()  # the trace's backward left gradients behind; the model is not trained
     graph = draw_chain(record.path(first_bias),
-                       title="dC/db1 of the first hidden layer, factor by factor")
+                       title="∂C/∂b¹ of the first hidden layer, factor by factor")
     return save(graph, out / "chain_first_layer.svg")
 
 

@@ -58,6 +58,7 @@ __all__ = [
 SIGMOID_SATURATED = (0.01, 0.99)  # a below / above these counts as saturated
 TANH_SATURATED = 0.99  # |a| above this counts as saturated
 SATURATED_FRACTION = 0.5  # a verdict says "saturated" from this fraction of activations on
+RELU_OFF_FRACTION = 0.9  # ... and "mostly off" for ReLU (half off is normal) from this one
 SLOWER = 2.0  # a verdict compares layers when their speeds differ by this factor or more
 UPDATE_DATA_RANGE = (-4.0, -2.0)  # update:data (log10) outside this range gets a word
 
@@ -420,11 +421,11 @@ def _verdict(i: int, speeds: list[float], f: dict[str, Any]) -> str:
         elif down <= 1 / SLOWER:
             words.append(f"gradient shrinks {_ratio(1 / down)}x from {above}")
     saturation = f["saturation"]
-    if saturation is not None and saturation >= SATURATED_FRACTION:
-        if f["activation"] == "relu":
-            words.append(f"dead: {saturation:.0%} of activations are 0")
-        else:
-            words.append(f"saturated: {saturation:.0%} of activations")
+    if f["activation"] == "relu":  # about half the units are off in a healthy ReLU layer
+        if saturation is not None and saturation >= RELU_OFF_FRACTION:
+            words.append(f"mostly off: {saturation:.0%} of activations are 0")
+    elif saturation is not None and saturation >= SATURATED_FRACTION:
+        words.append(f"saturated: {saturation:.0%} of activations")
     update = f["update_data"]
     if update is not None and update < UPDATE_DATA_RANGE[0]:
         words.append(f"updates tiny (update:data 10^{update:.1f})")

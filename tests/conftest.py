@@ -10,7 +10,9 @@ No deadline: the machine is shared and timings are noisy (timing lives in benchm
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -28,3 +30,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread() -> Iterator[None]:
+    """One BLAS thread for the whole suite: the nets here are small, and on a shared 2-core
+    machine a second BLAS thread makes full-batch steps several times slower, not faster."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
