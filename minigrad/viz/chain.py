@@ -53,6 +53,7 @@ from minigrad.viz.style import (
     glyph,
     layer_names,
     plain_label,
+    wrap,
 )
 
 __all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING", "PER_ROW"]
@@ -550,17 +551,4 @@ def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) 
     if skipped:
         lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1 from '+' "
                      "left out)")
-    return "\n".join(_wrap(line, _CAPTION_WIDTH) for line in lines)
-
-
-def _wrap(line: str, width: int) -> str:
-    """A caption line broken at spaces into lines of at most about ``width`` characters."""
-    out, current = [], ""
-    for word in line.split(" "):
-        if current and len(current) + 1 + len(word) > width:
-            out.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    out.append(current)
-    return "\n".join(out)
+    return "\n".join(wrap(line, _CAPTION_WIDTH) for line in lines)

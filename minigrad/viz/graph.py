@@ -52,6 +52,7 @@ from minigrad.viz.style import (
     layer_names,
     plain_label,
     superscript,
+    wrap,
 )
 
 __all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]
@@ -324,7 +325,7 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
             f"({len(layers)} layers, {len(order) - shown} other nodes not drawn: weights, "
             f"biases, input, cost). Gain x: ‖dC/db‖ of a layer over that of the layer above. "
             f"draw_graph(..., max_nodes={len(order)}) draws every node.")
-    graph.node("collapsed_note", plain_label(_wrap(note)), shape="note", fontsize="10",
+    graph.node("collapsed_note", plain_label(wrap(note)), shape="note", fontsize="10",
                color=GREYS[3])
     if legend:
         add_gradient_legend(graph, scale, what="layer's speed of learning ‖dC/db‖",
@@ -374,23 +375,10 @@ def _draw_summary(graph: graphviz.Digraph, root: Node, order: list[Node], max_no
     note = (f"collapsed: {len(order)} nodes is more than max_nodes={max_nodes}. "
             f"draw_graph(..., max_nodes={len(order)}) draws every node; trace(output).path(node)"
             " and draw_chain show one path.")
-    graph.node("collapsed_note", plain_label(_wrap(note)), shape="note", fontsize="10",
+    graph.node("collapsed_note", plain_label(wrap(note)), shape="note", fontsize="10",
                color=GREYS[3])
     graph.edge("collapsed_note", "summary", style="invis")
 
 
 def _name(node: Node) -> str:
     return node.label or "unlabelled leaf"
-
-
-def _wrap(text: str, width: int = 60) -> str:
-    """Break text into lines of about ``width`` characters (plain-label newlines)."""
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return "\n".join(lines)

@@ -20,7 +20,15 @@ from __future__ import annotations
 import graphviz
 
 from minigrad.flow import FlowReport, LayerFlow, gain_label
-from minigrad.viz.style import GREYS, LogScale, Picture, edge_style, escape_plain, plain_label
+from minigrad.viz.style import (
+    GREYS,
+    LogScale,
+    Picture,
+    edge_style,
+    escape_plain,
+    plain_label,
+    wrap,
+)
 
 __all__ = ["draw_layers", "SPEED_FILLS"]
 
@@ -111,20 +119,7 @@ def _title(report: FlowReport) -> str:
     if ratio is None:
         return "speed of learning per layer"
     return (f"speed of learning per layer: last hidden / first hidden = {ratio:.3g}x\n"
-            + _wrap(report.summary(), _TITLE_WIDTH))
-
-
-def _wrap(text: str, width: int) -> str:
-    """Text broken at spaces into lines of at most about ``width`` characters."""
-    lines, line = [], ""
-    for word in text.split(" "):
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return "\n".join(lines)
+            + wrap(report.summary(), _TITLE_WIDTH))
 
 
 def _legend(report: FlowReport) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -281,3 +282,8 @@ def layer_names(order: Iterable[Any]) -> dict[Any, str]:
             names[node] = f"a{superscript(depth)}"
         layer[node] = depth
     return names
+
+
+def wrap(text: str, width: int = 60) -> str:
+    """Text broken at spaces into lines of at most ``width`` characters (plain-label newlines)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
