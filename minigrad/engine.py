@@ -77,8 +77,8 @@ class Node:
         return not self._parents
 
     def local_derivatives(self) -> tuple[Any, ...]:
-        """d(self)/d(parent) for each parent: numbers for Value, a description for Tensor."""
-        raise NotImplementedError(f"{type(self).__name__} does not describe local derivatives")
+        """d(self)/d(parent) for each parent (None where a node type does not describe it)."""
+        return (None,) * len(self._parents)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,11 +11,12 @@ from minigrad.tensor import Tensor
 __all__ = ["Module", "Sequential"]
 
 
-class Module:
+class Module(ABC):
     """Holds parameters (Tensors with requires_grad) and sub-modules as attributes."""
 
+    @abstractmethod
     def forward(self, x: Tensor) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+        """The module's output for input ``x`` (batch first)."""
 
     def __call__(self, x: Any) -> Tensor:
         return self.forward(x if isinstance(x, Tensor) else Tensor(x))
