@@ -125,8 +125,9 @@ class FlowReport:
         return _summary(self.layers)
 
     def table(self) -> str:
-        """A text table for the terminal: one line per layer, its speed of learning included."""
-        header = "  ".join(format(title, spec) for title, spec in _COLUMNS) + "  verdict"
+        """A text table for the terminal: one line per layer, its speed of learning included,
+        then each layer's verdict in words and the summary."""
+        header = "  ".join(format(title, spec) for title, spec in _COLUMNS)
         lines = [header, "-" * len(header)]
         for row in self.layers:
             cells = (row.role, f"{row.n_in}->{row.n_out}", row.activation[:8],
@@ -134,8 +135,10 @@ class FlowReport:
                      f"{row.act_mean:.3f}", f"{row.act_std:.3f}", _percent(row.saturation),
                      _number(row.mean_dsigma, ".3f"), _number(row.grad_data, ".3g"),
                      _number(row.update_data, ".2f"))
-            lines.append("  ".join(format(cell, spec) for cell, (_, spec) in zip(cells, _COLUMNS))
-                         + "  " + row.verdict)
+            lines.append("  ".join(format(cell, spec) for cell, (_, spec) in zip(cells, _COLUMNS)))
+        lines.append("")
+        width = max(len(row.role) for row in self.layers)
+        lines += [f"  {row.role:<{width}}  {row.verdict}" for row in self.layers]
         lines.append(self.summary())
         return "\n".join(lines)
 
