@@ -22,7 +22,6 @@ benchmarks/common.py. BLAS runs on one thread.)
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import Any
 
@@ -137,12 +136,7 @@ def bench_curves(mnist: Any, epochs: int, repeats: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats")
-    parser.add_argument("--clock", choices=sorted(common.CLOCKS), default="cpu",
-                        help="process CPU time (default) or wall time")
-    args = parser.parse_args(argv)
+    args = common.parse_args(__doc__.splitlines()[0], argv)
     repeats = args.repeats or (3 if args.quick else 21)
     block_seconds = 0.005 if args.quick else 0.05
     epochs = 50 if args.quick else 500

@@ -26,7 +26,6 @@ targets (mini-batch 10: minigrad <= 1.5x numpy and >= 2x faster than PyTorch; mi
 
 from __future__ import annotations
 
-import argparse
 import functools
 import gc
 import tracemalloc
@@ -326,12 +325,7 @@ def _kib(n_bytes: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats")
-    parser.add_argument("--clock", choices=sorted(common.CLOCKS), default="cpu",
-                        help="process CPU time (default) or wall time")
-    args = parser.parse_args(argv)
+    args = common.parse_args(__doc__.splitlines()[0], argv)
     repeats = args.repeats or (3 if args.quick else 21)
     block_seconds = 0.002 if args.quick else 0.03
 
@@ -352,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
           "ms; median us per step; peak = tracemalloc peak of one step beyond what was live\n")
     results = []
     for batch_size in BATCH_SIZES:
-        for sizes in SIZES:
+        for sizes in SIZES[:1] if args.quick else SIZES:  # --quick: the smallest net only
             for dtype in DTYPES:
                 results.append((sizes, batch_size, dtype,
                                 run_config(sizes, batch_size, dtype, torch, repeats,

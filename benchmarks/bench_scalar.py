@@ -15,7 +15,6 @@ collector. Times are process CPU time (``--clock wall`` for wall time); see benc
 
 from __future__ import annotations
 
-import argparse
 import gc
 import math
 import random
@@ -201,13 +200,8 @@ def import_micrograd() -> type | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats")
-    parser.add_argument("--clock", choices=sorted(common.CLOCKS), default="cpu",
-                        help="process CPU time (default) or wall time")
-    args = parser.parse_args(argv)
-    repeats = args.repeats or (2 if args.quick else 9)
+    args = common.parse_args(__doc__.splitlines()[0], argv)
+    repeats = args.repeats or (1 if args.quick else 9)
     steps_per_block = 1 if args.quick else 3
 
     common.print_header("bench_scalar: micrograd's demo training step (MLP 2-16-16-1, "

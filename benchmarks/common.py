@@ -20,6 +20,7 @@ kernel OpenBLAS picked.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import platform
@@ -46,8 +47,8 @@ _limiter = None  # the threadpoolctl limit, kept alive for the whole run
 
 __all__ = [
     "CLOCKS", "Contender", "blas_report", "calibrate", "clock", "fmt_time", "interleaved",
-    "machine_report", "median", "openblas_env_note", "pin_blas", "print_header", "set_clock",
-    "verdict",
+    "machine_report", "median", "openblas_env_note", "parse_args", "pin_blas", "print_header",
+    "set_clock", "verdict",
 ]
 
 
@@ -153,6 +154,19 @@ def set_clock(name: str) -> str:
     clock = CLOCKS[name]
     return ("process CPU time (time.process_time)" if name == "cpu"
             else "wall time (time.perf_counter)")
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options every benchmark takes: ``--quick``, ``--repeats N``, ``--clock {cpu,wall}``.
+
+    ``repeats`` is None unless given: each script picks its own default (fewer with --quick).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="process CPU time (default) or wall time")
+    return parser.parse_args(argv)
 
 
 @dataclass

@@ -253,7 +253,9 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         print(f"minigrad flow: error: --sizes must start with {x.shape[1]} (MNIST pixels) and "
               f"end with 10 (digits), got {','.join(map(str, args.sizes))}", file=sys.stderr)
         return 2
-    model = nn.mlp(args.sizes, activation=args.activation, init=args.init, seed=args.seed)
+    # The output layer stays sigmoid: the book's cross-entropy cost needs outputs in [0, 1].
+    model = nn.mlp(args.sizes, activation=args.activation, init=args.init, seed=args.seed,
+                   output_activation="sigmoid")
     print(f"Net {args.sizes}, {args.activation}, init {args.init!r}, seed {args.seed}, "
           f"measured on {len(x):,} MNIST training images")
     recorder = None

@@ -241,7 +241,7 @@ class Tensor(Node):
         return _unary(self, t, "tanh", 1.0 - t * t)
 
     def sigmoid(self) -> Tensor:
-        r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z)) = e^-|z| / (1+e^-|z|)^2"""
+        r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z))  (see _sigmoid)"""
         s, ds = _sigmoid(self.data)
         return Tensor.from_op(s, (self,), "sigmoid", _unary_rule, (ds,))
 

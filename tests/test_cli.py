@@ -145,3 +145,13 @@ def test_every_subcommand_has_help(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: minigrad" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("activation, init", [("tanh", "xavier"), ("relu", "he")])
+def test_flow_works_for_every_activation(activation, init, tmp_path, capsys):
+    """Hidden layers take the activation; the output stays sigmoid for the cross-entropy."""
+    assert main(["flow", "--sizes", "784,30,30,10", "--activation", activation, "--init", init,
+                 "--examples", "100", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"hidden 1\s+784->30\s+{activation}", out)
+    assert re.search(r"output\s+30->10\s+sigmoid", out)

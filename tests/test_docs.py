@@ -4,12 +4,16 @@ they say, and docs/index.md's quickstart is the README's.
 
 Conventions the pages follow (so that these tests can read them):
 
+- links and images are relative (resolved from the page, inside the repository; http(s) links
+  are not fetched); a ``#anchor`` into a Markdown page must name one of its headings, spelled
+  as GitHub spells anchors; every lesson has a page linked from docs/index.md and
+  docs/lessons/README.md;
 - a fenced code block quoted from the source is preceded by a line ``<!-- from PATH -->`` (PATH
   relative to the repository); each line of the block, stripped of leading and trailing
   whitespace, must occur in that order in the file, blank lines ignored; a line ``# ...`` in the
   block stands for lines left out (each piece between them is contiguous in the file);
 - examples written as ``>>>`` sessions (``pycon`` blocks) are run with doctest, one namespace
-  per page, and must print exactly what the page shows;
+  per page, and must print what the page shows (doctest's ELLIPSIS and NORMALIZE_WHITESPACE);
 - docs/api.md has one ``## `module` `` section per module: every name in the module's
   ``__all__`` appears in code in that section, every public function and class appears with its
   exact signature (``inspect.signature``, whitespace ignored), and every public method and
@@ -115,6 +119,46 @@ def test_the_link_checker_sees_links_and_images_and_skips_code_and_urls() -> Non
 @pytest.mark.parametrize("page", PAGES, ids=[_rel(p) for p in PAGES])
 def test_every_relative_link_and_image_points_to_a_file(page: Path) -> None:
     assert broken_links(page) == [], f"{_rel(page)} links to files that do not exist"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: its text, lower case, punctuation dropped, '-' for ' '."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link's text only
+    text = re.sub(r"[`*]", "", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes for the headings of ``page`` (repeats get -1, -2, ...)."""
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", FENCE.sub("", _read(page)), re.M):
+        base = slug(heading)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        found.add(base if count == 0 else f"{base}-{count}")
+    return found
+
+
+def test_slugs_are_githubs() -> None:
+    assert slug("Broadcasting: why a broadcast input's gradient is a sum") == (
+        "broadcasting-why-a-broadcast-inputs-gradient-is-a-sum")
+    assert slug("The `minigrad` command") == "the-minigrad-command"
+    assert slug("`minigrad.nn.losses`") == "minigradnnlosses"
+    assert slug("no_grad") == "no_grad"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[_rel(p) for p in PAGES])
+def test_every_anchor_names_a_heading_of_its_page(page: Path) -> None:
+    broken = []
+    for target in link_targets(_read(page)):
+        if SCHEME.match(target) or "#" not in target:
+            continue
+        path, anchor = target.split("#", 1)
+        linked = (page.parent / unquote(path)).resolve() if path else page
+        if linked.suffix == ".md" and linked.is_file() and anchor not in anchors(linked):
+            broken.append(target)
+    assert broken == [], f"{_rel(page)} links to headings that do not exist"
 
 
 def test_the_docs_pages_are_found() -> None:

@@ -522,3 +522,11 @@ def test_residual_shape_mismatch_names_shapes() -> None:
     """An inner module that changes the width cannot be added to its input."""
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(2, 4\)"):
         nn.Residual(nn.Linear(3, 4))(np.zeros((2, 3)))
+
+
+def test_mlp_output_activation_sets_only_the_last_layer() -> None:
+    model = nn.mlp([5, 4, 4, 3], activation="tanh", output_activation="sigmoid")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Linear", "Tanh", "Linear", "Tanh", "Linear", "Sigmoid"]
+    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
+        nn.mlp([5, 3], output_activation="softmax")

@@ -25,23 +25,28 @@ __all__ = [
 
 
 def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str = "nielsen",
-        seed: int | np.random.Generator | None = 0, dtype: type = np.float64) -> Sequential:
+        seed: int | np.random.Generator | None = 0, dtype: type = np.float64,
+        output_activation: str | None = None) -> Sequential:
     """The book's net: Linear then activation for every layer, the output layer included.
 
     ``mlp([784, 30, 30, 10])`` has layers ``0: Linear(784, 30), 1: Sigmoid, 2: Linear(30, 30),
     ...``; parameters are named ``layers.0.weight``, ``layers.0.bias``, ``layers.2.weight``, ...
+    ``output_activation`` (default: ``activation``) sets the last layer's: e.g. a tanh net
+    with a sigmoid output, whose outputs the cross-entropy cost needs in [0, 1].
     """
     sizes = list(sizes)
+    output_activation = activation if output_activation is None else output_activation
     if len(sizes) < 2:
         raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"mlp: unknown activation {activation!r}; choose one of "
-                         f"{', '.join(ACTIVATIONS)}")
+    for name in (activation, output_activation):
+        if name not in ACTIVATIONS:
+            raise ValueError(f"mlp: unknown activation {name!r}; choose one of "
+                             f"{', '.join(ACTIVATIONS)}")
     if init not in SCHEMES:
         raise ValueError(f"mlp: unknown init {init!r}; choose one of {', '.join(SCHEMES)}")
     rng = make_rng(seed)
     layers: list[Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), 1):
         layers += [Linear(n_in, n_out, init=init, rng=rng, dtype=dtype),
-                   ACTIVATIONS[activation]()]
+                   ACTIVATIONS[output_activation if i == len(sizes) - 1 else activation]()]
     return Sequential(*layers)
