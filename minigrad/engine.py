@@ -137,12 +137,13 @@ def backward(
     (inputs, parameters) show a gradient afterwards. Gradient arrays may be shared between
     nodes: treat ``.grad`` as read-only.
     """
-    order = topological_order(root, leaves=False)  # the root may itself be a leaf
-    for node in order:
-        if node._parents:
+    order = topological_order(root, leaves=False)
+    if root._parents:
+        for node in order:
             node.grad = node._NO_GRAD
-    # A leaf output is a leaf like any other: its gradient accumulates across calls.
-    root.grad = gradient if root._parents or root.grad is None else root.grad + gradient
+        root.grad = gradient
+    else:  # a leaf output is a leaf like any other: its gradient accumulates across calls
+        root.grad = gradient if root.grad is None else root.grad + gradient
     for node in reversed(order):
         parents = node._parents
         upstream = node.grad

@@ -12,7 +12,8 @@ import math
 from numbers import Real
 from typing import Any
 
-from minigrad.engine import Node, backward, is_grad_enabled
+from minigrad import engine
+from minigrad.engine import Node, backward
 
 __all__ = ["Value"]
 
@@ -28,6 +29,7 @@ def _chain_two(local: tuple[float, float], upstream: float) -> tuple[float, floa
 
 
 _new = object.__new__
+_CHAIN_RULES = (None, _chain_one, _chain_two)  # by number of parents
 
 
 def _ieee_pow(a: float, n: float) -> float:
@@ -46,10 +48,10 @@ def _result(data: float, parents: tuple[Value, ...], op: str, local: tuple[float
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if is_grad_enabled():
+    if engine._grad_enabled:
         out._parents = parents
         out._op = op
-        out._rule = _chain_one if len(parents) == 1 else _chain_two
+        out._rule = _CHAIN_RULES[len(parents)]
         out._ctx = local
     else:
         out._parents = ()
