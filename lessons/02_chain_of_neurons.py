@@ -29,14 +29,9 @@ from minigrad.viz import chain_factors, draw_chain, save
 
 # isort: split
 # %%
-import os
-import sys
-from pathlib import Path
+from minigrad.lessons import settings
 
-QUICK = "--quick" in sys.argv or os.environ.get("MINIGRAD_QUICK") == "1"
-OUT = Path(os.environ.get("MINIGRAD_OUT") or (
-    sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "minigrad-out/lesson_02"))
-OUT.mkdir(parents=True, exist_ok=True)
+QUICK, OUT = settings(2)  # --quick, --out DIR (see minigrad lesson --help)
 
 # %% [markdown]
 # ## The chain

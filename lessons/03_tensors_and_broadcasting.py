@@ -23,14 +23,9 @@ from minigrad.viz import draw_graph, save
 
 # isort: split
 # %%
-import os
-import sys
-from pathlib import Path
+from minigrad.lessons import settings
 
-QUICK = "--quick" in sys.argv or os.environ.get("MINIGRAD_QUICK") == "1"
-OUT = Path(os.environ.get("MINIGRAD_OUT") or (
-    sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "minigrad-out/lesson_03"))
-OUT.mkdir(parents=True, exist_ok=True)
+QUICK, OUT = settings(3)  # --quick, --out DIR (see minigrad lesson --help)
 
 np.set_printoptions(precision=4, suppress=True)
 

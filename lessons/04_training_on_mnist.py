@@ -27,22 +27,9 @@ from minigrad.train import fit, predict
 
 # isort: split
 # %%
-import os
-import sys
-from pathlib import Path
+from minigrad.lessons import settings
 
-QUICK = "--quick" in sys.argv or os.environ.get("MINIGRAD_QUICK") == "1"
-OUT = Path(os.environ.get("MINIGRAD_OUT") or (
-    sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "minigrad-out/lesson_04"))
-OUT.mkdir(parents=True, exist_ok=True)
-
-# %%
-try:  # one BLAS thread: on these small matrices extra threads cost more than they save
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-except ImportError:  # threadpoolctl is optional; the lesson is only slower without it
-    pass
+QUICK, OUT = settings(4)  # --quick, --out DIR (see minigrad lesson --help)
 
 # %% [markdown]
 # ## The data

@@ -4,3 +4,31 @@
 ``pip install .`` as well as in a clone. Run one as ``python lessons/05_vanishing_gradient.py``
 (add ``--quick`` for the few-second setting, ``--out DIR`` for where figures go).
 """
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["settings"]
+
+
+def settings(number: int) -> tuple[bool, Path]:
+    """(QUICK, OUT) for lesson ``number``: the setting and the folder its figures go to.
+
+    QUICK is ``--quick`` on the command line or MINIGRAD_QUICK=1 (what ``minigrad lesson N
+    --quick`` and the tests set); OUT is ``--out DIR``, else MINIGRAD_OUT, else
+    ``minigrad-out/lesson_NN``, and is created. BLAS is held to one thread (threadpoolctl):
+    on the lessons' small matrices a second thread costs more than it saves.
+    """
+    quick = "--quick" in sys.argv or os.environ.get("MINIGRAD_QUICK") == "1"
+    if "--out" in sys.argv[:-1]:
+        out = Path(sys.argv[sys.argv.index("--out") + 1])
+    else:
+        out = Path(os.environ.get("MINIGRAD_OUT") or f"minigrad-out/lesson_{number:02d}")
+    out.mkdir(parents=True, exist_ok=True)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    return quick, out

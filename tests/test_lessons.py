@@ -112,10 +112,10 @@ def _is_private(name: str) -> bool:
 
 
 def _lesson_like(module_name: str) -> bool:
-    """True for a module path that reaches into the lessons."""
+    """True for a module path that reaches into another lesson. The package minigrad.lessons
+    itself is public API (its ``settings``); its names are checked against __all__ below."""
     parts = module_name.split(".")
-    return (parts[0] == "lessons" or parts[:2] == ["minigrad", "lessons"]
-            or any(re.match(r"\d\d_", part) for part in parts))
+    return parts[0] == "lessons" or any(re.match(r"\d\d_", part) for part in parts)
 
 
 @lesson_files
@@ -152,3 +152,18 @@ def test_lesson_uses_only_public_minigrad(path: Path) -> None:
             problems.append(f"line {node.lineno}: reaches into the private attribute "
                             f".{node.attr}")
     assert not problems, f"{path.name} uses non-public names:\n" + "\n".join(problems)
+
+
+def test_lessons_settings_reads_quick_and_out(tmp_path, monkeypatch):
+    from minigrad.lessons import settings
+
+    monkeypatch.setattr("sys.argv", ["05_x.py", "--quick", "--out", str(tmp_path / "a")])
+    monkeypatch.delenv("MINIGRAD_QUICK", raising=False)
+    assert settings(5) == (True, tmp_path / "a") and (tmp_path / "a").is_dir()
+    monkeypatch.setattr("sys.argv", ["05_x.py"])
+    monkeypatch.setenv("MINIGRAD_OUT", str(tmp_path / "b"))
+    assert settings(5) == (False, tmp_path / "b")
+    monkeypatch.delenv("MINIGRAD_OUT")
+    monkeypatch.chdir(tmp_path)
+    assert settings(7) == (False, Path("minigrad-out/lesson_07"))
+    assert (tmp_path / "minigrad-out" / "lesson_07").is_dir()
