@@ -36,14 +36,6 @@ def graph() -> graphviz.Digraph:
     return g
 
 
-@pytest.fixture
-def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Hide any system `dot` by pointing PATH at an empty folder."""
-    empty = tmp_path / "empty_bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-
-
 def assert_has_labels(svg: str) -> None:
     """Check the SVG contains the text of every label in the `graph` fixture."""
     assert "<svg" in svg

@@ -72,14 +72,6 @@ def chain_rows(graph: graphviz.Digraph) -> list[list[str]]:
     return rows
 
 
-@pytest.fixture
-def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Hide any system `dot`: PATH points at an empty folder."""
-    empty = tmp_path / "empty_bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-
-
 def expression(x: float = 1.5, y: float = -0.7, z: float = 0.3) -> Value:
     a, b, c = Value(x, label="a"), Value(y, label="b"), Value(z, label="c")
     d = a * b + (a + a)
