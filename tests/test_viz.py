@@ -300,7 +300,7 @@ def test_draw_chain_of_the_book_chain() -> None:
     assert "≤ ¼" in source
     pct = f"{chain.z[0].sigmoid().local_derivatives()[0] / 0.25:.0%} of the ¼ ceiling"
     assert pct in source
-    assert f"∂C/∂b1 | = {fmt(chain['b1'].grad, 10)}" in source
+    assert f"∂C/∂b1\\n= {fmt(chain['b1'].grad, 10)}" in source  # the result box
     assert f"∂C/∂z2 = {fmt(chain['z2'].grad)}" in source
     assert source.count("subgraph cluster_pair") == 3  # w_j with sigma'(z_j)
     assert "w2·σ′(z2) = " in source
@@ -568,3 +568,48 @@ def test_pictures_display_and_render_without_system_dot(no_dot: None, tmp_path: 
     assert (tmp_path / "chain").read_text(encoding="utf-8").startswith("digraph chain")
     with pytest.raises(Exception, match="apt-get install graphviz"):
         graph.render(tmp_path / "g", format="png")
+
+
+def every_kind_of_picture() -> list[graphviz.Digraph]:
+    """One of each picture minigrad draws, wrapped and collapsed ones included."""
+    from minigrad.flow import gradient_flow
+    from minigrad.viz.layers import draw_layers
+
+    e = expression()
+    e.backward()
+    cost, model = small_mlp()
+    record = trace(cost)
+    chain = book_chain()
+    rng = np.random.default_rng(0)
+    report = gradient_flow(mlp([4, 3, 3, 2], seed=0), rng.random((5, 4)), rng.integers(0, 2, 5))
+    deep = neuron_chain(list(rng.uniform(-1, 1, 12)), list(rng.uniform(-1, 1, 12)))
+    return [draw_graph(e), draw_graph(cost, trace=record), draw_graph(cost, max_nodes=5),
+            draw_graph(e, rankdir="LR"), draw_chain(record.path(model[0].bias)),
+            draw_chain(trace(chain.cost).path(chain["b1"])),
+            draw_chain(trace(deep.cost).path(deep["b1"])), draw_layers(report)]
+
+
+def test_no_flat_edge_touches_a_record_node() -> None:
+    """Graphviz before 2.44 (Debian 12, Ubuntu 22.04) drops a flat edge (same rank) at a record
+    node and fails with 'lost ... edge'; the in-process renderer does not, so check the source."""
+    for graph in every_kind_of_picture():
+        source = graph.source
+        records = set(re.findall(r"^\s*(\w+) \[[^\n]*shape=record", source, flags=re.M))
+        flat_blocks = [block for block in re.findall(r"\{([^{}]*)\}", source)
+                       if "rank=same" in block]
+        for block in flat_blocks:
+            for tail, head in re.findall(r"^\s*(\w+) -> (\w+)", block, flags=re.M):
+                assert not {tail, head} & records, (tail, head, block)
+        for tail, head in re.findall(r"^\s*(\w+) -> (\w+) \[[^\n]*minlen=0", source, flags=re.M):
+            assert not {tail, head} & records, (tail, head)
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None,
+                    reason="system Graphviz 'dot' not installed")
+def test_every_picture_renders_with_the_system_dot(tmp_path: Path) -> None:
+    from minigrad.viz.render import which_renderer
+
+    assert which_renderer() == "dot"
+    for i, graph in enumerate(every_kind_of_picture()):
+        svg = save(graph, tmp_path / f"picture{i}.svg").read_text(encoding="utf-8")
+        assert "<svg" in svg

@@ -343,9 +343,11 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
         units.insert(at, [-1])
 
     total = factors[0]
-    graph.node("result", _record([target or total.product_name or "product",
-                                  f"= {_total_text(total)}"]),
-               shape="record", penwidth="2", style="rounded")
+    # A plain box, not a record: it takes part in the flat edge that stacks the rows, and
+    # Graphviz before 2.44 drops flat edges at record nodes ("lost ... edge").
+    graph.node("result", plain_label(f"{target or total.product_name or 'product'}\n"
+                                     f"= {_total_text(total)}"),
+               shape="box", penwidth="2", style="rounded")
     starts = ["result"]
     for k, row in enumerate(_rows(units, per_row)):
         if k:  # a new row starts with "…": it continues the row above

@@ -242,7 +242,12 @@ def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str =
                         first.edge(previous, ids[0], style="invis")
                 previous = ids[0] if across else ids[-1]
     if beside is not None and not across:
-        graph.edge(beside, "legend_shrinks_0", style="invis", minlen="0")
+        # Same rank as ``beside``, without a flat edge: Graphviz before 2.44 drops flat edges
+        # at record nodes ("lost ... edge"), and ``beside`` is usually a record.
+        with graph.subgraph() as same:
+            same.attr(rank="same")
+            same.node(beside)
+            same.node("legend_shrinks_0")
 
 
 # ---- Nielsen's names for the nodes of a network -------------------------------------------------
