@@ -215,7 +215,8 @@ class Value(Node):
         a = self.data
         e = math.exp(-abs(a))  # in (0, 1]: never overflows, keeps precision when saturated
         s = 1.0 / (1.0 + e) if a >= 0.0 else e / (1.0 + e)
-        return _result(s, (self,), "sigmoid", (e / ((1.0 + e) * (1.0 + e)),))
+        # min: near z = 0 rounding can land one ulp above sigma's true maximum of 1/4
+        return _result(s, (self,), "sigmoid", (min(e / ((1.0 + e) * (1.0 + e)), 0.25),))
 
     def relu(self) -> Value:
         r"""max(0, a);  d/da = 1 if a > 0 else 0"""

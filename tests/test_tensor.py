@@ -759,3 +759,10 @@ def test_gradients_agree_with_pytorch() -> None:
 def test_relu_keeps_nan():
     out = Tensor([np.nan, -1.0, 2.0]).relu().data
     assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0
+
+
+def test_sigmoid_derivative_never_exceeds_its_quarter_ceiling_by_rounding():
+    z = np.array([0.0, 1e-12, -1e-12, 1e-9, 3e-8, 1e-15, -2e-8, 1.5621e-16, -4.8832e-4])
+    for dtype in (np.float64, np.float32):
+        local = Tensor(z, requires_grad=True, dtype=dtype).sigmoid().local_derivatives()[0]
+        assert (local <= 0.25).all()

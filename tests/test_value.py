@@ -372,3 +372,9 @@ def test_from_op_rejects_mismatched_parents_and_local_derivatives():
 
 def test_relu_of_nan_is_nan_like_ieee_max():
     assert math.isnan(Value(math.nan).relu().data)
+
+
+def test_sigmoid_derivative_never_exceeds_its_quarter_ceiling_by_rounding():
+    """Near z = 0 the formula e/(1+e)^2 can round one ulp above 1/4; sigma' <= 1/4 exactly."""
+    for z in (0.0, 1e-12, -1e-12, 1e-9, 3e-8):
+        assert Value(z).sigmoid().local_derivatives()[0] <= 0.25
