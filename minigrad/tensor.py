@@ -386,9 +386,8 @@ def _sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     e = np.exp(np.minimum(-z, limit))
     s = np.asarray(1.0 / (1.0 + e))  # an array even for a 0-d z
     s[z < -limit] = 0.0
-    local = (e * s) * s
-    np.minimum(local, 0.25, out=local)  # near z = 0 rounding can land one ulp above 1/4
-    return s, local
+    # near z = 0 rounding can land one ulp above sigma's maximum of 1/4
+    return s, np.minimum((e * s) * s, 0.25)
 
 
 def _binary(a: Tensor, b: Any, op: str) -> Tensor:
