@@ -242,8 +242,8 @@ class Tensor(Node):
 
     def sigmoid(self) -> Tensor:
         r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z))  (see _sigmoid)"""
-        s, ds = _sigmoid(self.data)
-        return Tensor.from_op(s, (self,), "sigmoid", _unary_rule, (ds,))
+        s, e = _sigmoid(self.data)  # sigma' is computed in backward, only if it is needed
+        return Tensor.from_op(s, (self,), "sigmoid", _sigmoid_rule, (e, s))
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
@@ -376,18 +376,33 @@ _EXP_LIMIT = {dtype: float(np.floor(np.log(np.finfo(dtype).max))) for dtype in _
 
 
 def _sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """sigma(z) = 1/(1+e^-z) and sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma.
+    """sigma(z) = 1/(1+e^-z), and e^-z for its derivative (see _sigmoid_derivative).
 
-    Taking 1 - sigma from e^-z keeps sigma' exact where sigma rounds to 1 (z > 37). Where
-    e^-z would overflow (z below -709 in float64, -88 in float32) sigma is 0 to within the
-    smallest normal number, and is set to 0: no overflow warning, no inf * 0.
+    Where e^-z would overflow (z below -709 in float64, -88 in float32) sigma is 0 to within
+    the smallest normal number, and is set to 0: no overflow warning, no inf * 0.
     """
     limit = _EXP_LIMIT[z.dtype.type]
     e = np.exp(np.minimum(-z, limit))
     s = np.asarray(1.0 / (1.0 + e))  # an array even for a 0-d z
     s[z < -limit] = 0.0
-    # near z = 0 rounding can land one ulp above sigma's maximum of 1/4
-    return s, np.minimum((e * s) * s, 0.25)
+    return s, e
+
+
+def _sigmoid_derivative(ctx: tuple) -> np.ndarray:
+    """sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma: exact where sigma rounds to
+    1 (z > 37), and at most 1/4 (near z = 0 rounding could land one ulp above it)."""
+    e, s = ctx
+    return np.minimum((e * s) * s, 0.25)
+
+
+def _sigmoid_rule(ctx: tuple, g: np.ndarray) -> tuple:
+    """Diagonal Jacobian: dC/dz = sigma'(z) * g, sigma' computed here, when backward needs it."""
+    return (_sigmoid_derivative(ctx) * g,)
+
+
+@describe_local(_sigmoid_rule)
+def _sigmoid_local(ctx: tuple) -> tuple:
+    return (_sigmoid_derivative(ctx),)
 
 
 def _binary(a: Tensor, b: Any, op: str) -> Tensor:
