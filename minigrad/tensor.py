@@ -392,12 +392,16 @@ def _sigmoid_derivative(ctx: tuple) -> np.ndarray:
     """sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma: exact where sigma rounds to
     1 (z > 37), and at most 1/4 (near z = 0 rounding could land one ulp above it)."""
     e, s = ctx
-    return np.minimum((e * s) * s, 0.25)
+    local = np.multiply(e, s, out=np.empty_like(s))  # 1 - sigma; one array, then in place
+    local *= s
+    return np.minimum(local, 0.25, out=local)
 
 
 def _sigmoid_rule(ctx: tuple, g: np.ndarray) -> tuple:
     """Diagonal Jacobian: dC/dz = sigma'(z) * g, sigma' computed here, when backward needs it."""
-    return (_sigmoid_derivative(ctx) * g,)
+    local = _sigmoid_derivative(ctx)
+    local *= g
+    return (local,)
 
 
 @describe_local(_sigmoid_rule)
