@@ -26,6 +26,7 @@ import numpy as np
 from minigrad import Tensor
 from minigrad.trace import neuron_chain, trace
 from minigrad.viz import chain_factors, draw_chain, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -150,9 +151,7 @@ ax.set_ylim(0.0, 0.28)
 ax.set_title("Every σ′ factor in eq. 122 is at most 1/4")
 ax.legend(fontsize=8, loc="center left")
 fig.tight_layout()
-fig.savefig(OUT / "sigma_prime.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'sigma_prime.png'}")
+print(f"wrote {save_figure(fig, OUT / 'sigma_prime.png')}")
 
 # %% [markdown]
 # ## Why dC/db_1 is at least 16 times smaller than dC/db_3
@@ -214,9 +213,7 @@ ax.set_ylabel(f"chains (of {DRAWS})")
 ax.set_title("dC/db1 is at least 16 times smaller than dC/db3 when |w| < 1")
 ax.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(OUT / "ratio_b1_b3.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'ratio_b1_b3.png'}")
+print(f"wrote {save_figure(fig, OUT / 'ratio_b1_b3.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

@@ -20,6 +20,7 @@ import numpy as np
 
 from minigrad import GradcheckError, Tensor, Value, gradcheck, nn, no_grad
 from minigrad.viz import draw_graph, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -246,9 +247,7 @@ ax.set_ylabel("gradient")
 ax.set_title("dC/db is the sum over the batch of dC/dz")
 ax.legend(fontsize=7)
 fig.tight_layout()
-fig.savefig(OUT / "bias_gradient_is_a_sum.png", dpi=120)
-plt.close(fig)
-print(f"\nwrote {OUT / 'bias_gradient_is_a_sum.png'}")
+print(f"\nwrote {save_figure(fig, OUT / 'bias_gradient_is_a_sum.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

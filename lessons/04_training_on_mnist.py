@@ -24,6 +24,7 @@ import numpy as np
 from minigrad import data, nn
 from minigrad.flow import gradient_flow
 from minigrad.train import fit, predict
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -83,8 +84,7 @@ ax_acc.set_xlabel("epoch")
 ax_acc.set_ylabel("test accuracy (%)")
 ax_acc.set_title(f"[784, 30, 10] on {len(mnist.y_test)} test digits")
 fig.tight_layout()
-fig.savefig(OUT / "training.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "training.png")
 
 # %% [markdown]
 # ## What it gets wrong
@@ -105,8 +105,7 @@ for ax in axes.ravel():
     ax.axis("off")
 fig.suptitle("misclassified test digits: true label, then the net's answer")
 fig.tight_layout()
-fig.savefig(OUT / "misclassified.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "misclassified.png")
 
 # %% [markdown]
 # ## Does depth help?
@@ -154,8 +153,7 @@ ax.set_ylabel("test accuracy (%)")
 ax.set_title("more hidden layers of 30 sigmoid neurons did not help")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "depth.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "depth.png")
 print(f"\nwrote {OUT / 'training.png'}, {OUT / 'misclassified.png'}, {OUT / 'depth.png'}")
 
 # %% [markdown]

@@ -22,6 +22,7 @@ import numpy as np
 from minigrad import data, nn
 from minigrad.flow import gradient_flow, speed_of_learning_curves
 from minigrad.viz import draw_layers, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -87,8 +88,7 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 4.0), layout="constrained")
 for ax, (depth, report) in zip(axes, reports.items()):
     report.plot(ax=ax)
     ax.set_xlabel(str(NETS[depth]))
-fig.savefig(OUT / "speeds_one_seed.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "speeds_one_seed.png")
 
 # %% [markdown]
 # ## Many initialisations
@@ -138,8 +138,7 @@ ax.set_xlabel("log10 (last hidden / first hidden speed of learning)")
 ax.set_ylabel(f"initialisations (of {N_SEEDS})")
 ax.set_title("shaded: the reference range; dashed: the book's one draw")
 ax.legend()
-fig.savefig(OUT / "ratios_over_seeds.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "ratios_over_seeds.png")
 
 # %% [markdown]
 # ## During training: the speed-of-learning curves
@@ -172,8 +171,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
 for ax, (depth, recorder) in zip(axes, curves.items()):
     recorder.plot(ax=ax)
     ax.set_title(f"{NETS[depth]}: eta 0.1, lambda 5.0, 1,000 images", fontsize=10)
-fig.savefig(OUT / "speed_of_learning_curves.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "speed_of_learning_curves.png")
 print(f"\nwrote {', '.join(sorted(p.name for p in OUT.iterdir()))} into {OUT}")
 
 # %% [markdown]

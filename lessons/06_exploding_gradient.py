@@ -25,6 +25,7 @@ import numpy as np
 
 from minigrad.trace import exploding_chain, neuron_chain, trace
 from minigrad.viz import chain_factors, draw_chain, draw_graph, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -139,9 +140,7 @@ ax.set_ylabel("|dC/db1 / dC/da4|")
 ax.set_title("The explosion needs every z_j = 0 exactly")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 fig.tight_layout()
-fig.savefig(OUT / "fragility.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'fragility.png'}")
+print(f"wrote {save_figure(fig, OUT / 'fragility.png')}")
 
 # %% [markdown]
 # ## Deeper chains
@@ -175,9 +174,7 @@ ax.set_ylabel("dC/db1 / dC/da_L")
 ax.set_title("Every z_j = 0: the gradient explodes, balances or vanishes")
 ax.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(OUT / "depth_sweep.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'depth_sweep.png'}")
+print(f"wrote {save_figure(fig, OUT / 'depth_sweep.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import Tensor, Value
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -135,8 +136,7 @@ ax.set_ylabel("width of {a : |w sigma'(wa + b)| >= 1}")
 ax.set_title("Balance needs |w| >= 4 and a narrow window of inputs")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "width_vs_w.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "width_vs_w.png")
 
 # %% [markdown]
 # ## Long products of random factors
@@ -241,8 +241,7 @@ for ax, title in zip(axes, ("w, b ~ N(0, 1): drift and spread", "drift removed: 
     ax.legend()
 axes[0].set_ylabel("density")
 fig.tight_layout()
-fig.savefig(OUT / "products_histogram.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "products_histogram.png")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
 axes[0].plot(DEPTHS, [fraction_centred[L] for L in DEPTHS], "o-", label="drift removed")
@@ -259,8 +258,7 @@ axes[1].set_ylabel("typical factor |w sigma'(z)|")
 axes[1].set_title("No weight scale makes the typical factor 1")
 axes[1].legend()
 fig.tight_layout()
-fig.savefig(OUT / "balance_vs_depth.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "balance_vs_depth.png")
 print(f"\nwrote {OUT / 'width_vs_w.png'}, {OUT / 'products_histogram.png'}, "
       f"{OUT / 'balance_vs_depth.png'}")
 

@@ -27,6 +27,7 @@ from minigrad import data, nn
 from minigrad.flow import gradient_flow
 from minigrad.train import fit
 from minigrad.viz import draw_layers, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -198,8 +199,7 @@ ax_ratio.set_yticks(positions, ranking)
 ax_ratio.invert_yaxis()
 ax_ratio.set_xlabel("last hidden / first hidden speed (1 = balanced)")
 ax_ratio.set_title(f"median over {len(SEEDS)} seeds, whiskers min-max")
-fig.savefig(OUT / "speeds_by_mechanism.png", dpi=120)
-plt.close(fig)
+save_figure(fig, OUT / "speeds_by_mechanism.png")
 
 # %% [markdown]
 # What the numbers say:
@@ -263,8 +263,7 @@ if not QUICK:
     ax.set_xlabel("last hidden / first hidden speed (labels: test accuracy after training)")
     ax.set_title(f"balance moves during training (seed {SEED}, eta 0.1, lambda 5.0)")
     ax.legend(fontsize=8)
-    fig.savefig(OUT / "before_after_training.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, OUT / "before_after_training.png")
 print(f"\nwrote {', '.join(sorted(p.name for p in OUT.iterdir()))} into {OUT}")
 
 # %% [markdown]

@@ -23,6 +23,7 @@ import numpy as np
 
 from minigrad import GradcheckError, Tensor, Value, gradcheck
 from minigrad.viz import draw_graph, save
+from minigrad.viz.plots import save_figure
 
 # isort: split
 # %%
@@ -276,9 +277,7 @@ axes[1].set_ylabel("d softplus / dx")
 axes[1].legend(fontsize=8, loc="center left")
 axes[1].set_title("The derivative, right and wrong")
 fig.tight_layout()
-fig.savefig(OUT / "softplus_right_and_wrong.png", dpi=120)
-plt.close(fig)
-print(f"\nwrote {OUT / 'softplus_right_and_wrong.png'}")
+print(f"\nwrote {save_figure(fig, OUT / 'softplus_right_and_wrong.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

@@ -454,20 +454,9 @@ def test_scalar_chains_wrap_too_and_the_book_chain_reads_in_two_rows() -> None:
 
 def test_every_picture_uses_one_font() -> None:
     """Graph, node and edge text share one font, so Graphviz sizes every box for that font."""
-    from minigrad.flow import gradient_flow
-    from minigrad.viz.layers import draw_layers
     from minigrad.viz.style import FONT
 
-    e = expression()
-    e.backward()
-    cost, model = small_mlp()
-    record = trace(cost)
-    chain = book_chain()
-    rng = np.random.default_rng(0)
-    report = gradient_flow(mlp([4, 3, 3, 2], seed=0), rng.random((5, 4)), rng.integers(0, 2, 5))
-    for graph in (draw_graph(e), draw_graph(cost, trace=record), draw_graph(cost, max_nodes=5),
-                  draw_chain(record.path(model[0].bias)),
-                  draw_chain(trace(chain.cost).path(chain["b1"])), draw_layers(report)):
+    for graph in every_kind_of_picture():
         for kind in ("graph", "node", "edge"):
             assert re.search(rf"^\s*{kind} \[[^\]]*fontname={FONT}\b", graph.source, flags=re.M)
         svg = render_svg(graph)
