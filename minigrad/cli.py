@@ -12,7 +12,6 @@ Bad arguments end with a one-line error and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import runpy
 import sys
 from pathlib import Path
@@ -106,11 +105,9 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
               f"{', '.join(map(str, lessons))}", file=sys.stderr)
         return 2
     path = lessons[args.number]
-    out = args.out or Path("minigrad-out") / path.stem
-    os.environ["MINIGRAD_OUT"] = str(_writable_folder(str(out)))
-    if args.quick:
-        os.environ["MINIGRAD_QUICK"] = "1"
-    sys.argv = [str(path)] + (["--quick"] if args.quick else [])
+    # The lesson reads its options as when run as a script (minigrad.lessons.settings).
+    sys.argv = ([str(path)] + (["--quick"] if args.quick else [])
+                + (["--out", str(args.out)] if args.out else []))
     runpy.run_path(str(path), run_name="__main__")
     return 0
 
@@ -136,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("number", type=_positive_int, help="the lesson's number, e.g. 5")
     lesson.add_argument("--quick", action="store_true", help="the few-second setting")
     lesson.add_argument("--out", type=_writable_folder, default=None,
-                        help="folder for the lesson's figures (default: minigrad-out/<lesson>)")
+                        help="folder for the lesson's figures (default: minigrad-out/lesson_NN)")
     lesson.set_defaults(run=_cmd_lesson)
 
     flow = commands.add_parser("flow", help="per-layer gradient flow of any net you name")

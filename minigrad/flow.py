@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.nn.layers import Linear, ReLU, Residual, Sigmoid, Tanh
-from minigrad.nn.losses import LOSSES, loss_function
+from minigrad.nn.losses import loss_function
 from minigrad.nn.module import Module, Sequential
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
@@ -52,7 +52,6 @@ __all__ = [
     "speed_of_learning_curves",
     "linear_layers",
     "gain_label",
-    "LOSSES",
 ]
 
 SIGMOID_SATURATED = (0.01, 0.99)  # a below / above these counts as saturated
@@ -264,11 +263,6 @@ def linear_layers(model: Module) -> list[tuple[str, Linear]]:
     return found
 
 
-def _loss_function(loss: str | Callable[[Tensor, Any], Tensor]) -> tuple[str, Callable]:
-    """(name, function) for a loss given by name or as a function loss(a, y) -> Tensor."""
-    return loss_function(loss, "gradient_flow")
-
-
 def _inputs(model: Module, x: Any, y: Any) -> tuple[Tensor, Any]:
     """The batch as a Tensor that needs no gradient (model's dtype) and the targets' data."""
     layers = linear_layers(model)
@@ -288,7 +282,7 @@ def _inputs(model: Module, x: Any, y: Any) -> tuple[Tensor, Any]:
 def _measure(model: Module, x: Any, y: Any, loss: str | Callable, lr: float | None
              ) -> FlowReport:
     """Forward + one backward on the batch; leaves this batch's gradients in the parameters."""
-    loss_name, loss_fn = _loss_function(loss)
+    loss_name, loss_fn = loss_function(loss, "gradient_flow")
     inputs, targets = _inputs(model, x, y)
     probes: list[_Probe] = []
     output = _run_layers(model, inputs, probes, "")
@@ -533,7 +527,7 @@ class FlowRecorder:
                                  or every < 1):
             raise ValueError(f"FlowRecorder: every must be 'epoch' or a positive number of "
                              f"steps, got {every!r}")
-        _loss_function(loss)  # fail now on an unknown loss, not in the middle of training
+        loss_function(loss, "FlowRecorder")  # an unknown loss fails now, not mid-training
         self.x, self.y, self.every, self.lr, self.loss = x, y, every, lr, loss
         self.weight_norm_every = int(weight_norm_every)
         self.reports: list[FlowReport] = []

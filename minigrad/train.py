@@ -49,11 +49,11 @@ from tqdm.auto import tqdm
 
 from minigrad.data import batches
 from minigrad.engine import no_grad
-from minigrad.nn import LOSSES, Module, loss_function
+from minigrad.nn import Module, loss_function
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
 
-__all__ = ["fit", "evaluate", "predict", "History", "LOSSES", "CALLBACK_METHODS"]
+__all__ = ["fit", "evaluate", "predict", "History", "CALLBACK_METHODS"]
 
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "after_backward", "after_step",
                     "on_epoch_end")
@@ -109,10 +109,10 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
 
     ``lr`` and ``weight_decay`` (the book's lambda/n, weights only unless ``decay_biases``)
     configure the default ``optim.SGD``; or pass a ready ``optimizer`` (anything with
-    ``step()``) and leave them out. ``loss`` is a name from ``LOSSES`` or a function
+    ``step()``) and leave them out. ``loss`` is a name from ``nn.LOSSES`` or a function
     ``loss(outputs, targets) -> Tensor``. Returns the per-epoch :class:`History`.
     """
-    loss_fn = _loss_function(loss)
+    loss_fn = loss_function(loss, "fit")[1]
     for name, n in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"fit: {name} must be a positive integer, got {n!r}")
@@ -184,11 +184,6 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
         for hook in on_epoch_end:
             hook(epoch, model, metrics)
     return history
-
-
-def _loss_function(loss: Any) -> Callable[[Tensor, Any], Tensor]:
-    """The loss named ``loss`` (or ``loss`` itself when it is a function)."""
-    return loss_function(loss, "fit")[1]
 
 
 def _model_dtype(model: Module, where: str) -> np.dtype:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from minigrad import Tensor, data, nn, optim
-from minigrad.train import LOSSES, History, evaluate, fit, predict
+from minigrad.nn import LOSSES
+from minigrad.train import History, evaluate, fit, predict
 
 
 def _blobs(n_train: int = 40, n_test: int = 20, seed: int = 0) -> SimpleNamespace:
