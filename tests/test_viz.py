@@ -322,7 +322,9 @@ def test_draw_chain_any_depth(depth: int) -> None:
     factors, _ = chain_factors(trace(chain.cost).path(chain["b1"]))
     assert len(factors) == 2 * depth
     assert [f.kind for f in factors].count("sigma") == depth
-    draw_chain(trace(chain.cost, run_backward=False).path(chain["b1"]))
+    source = draw_chain(trace(chain.cost, run_backward=False).path(chain["b1"])).source
+    boxes = re.findall(r"^\s*f(\d+) \[", source, flags=re.M)
+    assert sorted(map(int, boxes)) == list(range(2 * depth))  # every factor drawn, once
 
 
 def test_long_chains_fold_the_middle() -> None:
@@ -525,8 +527,8 @@ def test_svg_without_system_dot_has_the_factor_values(no_dot: None, tmp_path: Pa
     assert f"grad {fmt(e.parents[0].grad)}" in svg and "legend" in svg
 
 
-def test_importing_viz_does_not_import_matplotlib() -> None:
-    code = ("import sys, minigrad.viz as v; "
+def test_importing_viz_and_flow_does_not_import_matplotlib() -> None:
+    code = ("import sys, minigrad.viz as v, minigrad.flow; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'; "
             "assert 'draw_layers' in v.__all__; "
             "print(v.draw_graph.__name__, v.draw_chain.__name__, v.draw_layers.__name__, "
@@ -535,6 +537,16 @@ def test_importing_viz_does_not_import_matplotlib() -> None:
                             cwd=Path(__file__).resolve().parents[1], check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["draw_graph", "draw_chain", "draw_layers", "save"]
+
+
+def test_fmt_gives_the_promised_digits() -> None:
+    """The pictures' numbers: the other tests build expected labels with fmt, so pin it here."""
+    assert fmt(0.19661193324148185) == "0.196612"
+    assert fmt(-3.9e-05) == "-3.9e-05"
+    assert fmt(3906.25) == "3906.25"
+    assert fmt(1 / 3, 4) == "0.3333"
+    assert fmt(float("inf")) == "inf"
+    assert fmt(None) == "—"
 
 
 def test_unknown_viz_attribute_is_an_attribute_error() -> None:
