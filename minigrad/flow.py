@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.nn.layers import Linear, ReLU, Residual, Sigmoid, Tanh
+from minigrad.nn.layers import Linear, Residual
 from minigrad.nn.losses import loss_function
 from minigrad.nn.module import Module, Sequential
 from minigrad.optim import SGD, weight_decay_groups
@@ -51,6 +51,7 @@ __all__ = [
     "gradient_flow",
     "speed_of_learning_curves",
     "linear_layers",
+    "speed_of_learning",
     "gain_label",
 ]
 
@@ -236,11 +237,8 @@ def _run_layers(module: Module, a: Tensor, probes: list[_Probe], name: str,
     last = probes[-1] if probes else None
     if last is not None and last.a is None and last.z is a:  # the activation of that layer
         last.a = out
-        last.activation = _ACTIVATION_NAMES.get(type(module), type(module).__name__.lower())
+        last.activation = type(module).__name__.lower()  # "sigmoid", "tanh", "relu"
     return out
-
-
-_ACTIVATION_NAMES = {Sigmoid: "sigmoid", Tanh: "tanh", ReLU: "relu"}
 
 
 def _join(prefix: str, name: str) -> str:
@@ -330,13 +328,22 @@ def _layer_rows(probes: list[_Probe], lr: float | None) -> list[LayerFlow]:
     return rows
 
 
+def speed_of_learning(delta: np.ndarray) -> float:
+    """Nielsen's s_l = || sum over the batch of dC/dz^l || (= ||dC/db^l|| for a batch-mean cost).
+
+    ``delta``: dC/dz^l of shape (N, n_out), or (n_out,) for a single example.
+    """
+    delta = np.asarray(delta)
+    return float(np.linalg.norm(delta.sum(axis=0) if delta.ndim == 2 else delta))
+
+
 def _layer_figures(probe: _Probe, lr: float | None) -> dict[str, Any]:
     """The numbers of one layer: speed, norms, activation statistics, ratios."""
     z = probe.z
     delta = z.grad  # dC/dz^l, (N, n_out): the per-example deltas divided by N
     if delta is None:  # nothing below needed a gradient (a frozen layer): none flows here
         delta = np.zeros_like(z.data)
-    speed = float(np.linalg.norm(delta.sum(axis=0) if delta.ndim == 2 else delta))
+    speed = speed_of_learning(delta)
     w = probe.linear.weight
     dw = w.grad if w.grad is not None else delta.T @ probe.a_in.data  # (n_out, n_in)
     dw_norm, w_norm = float(np.linalg.norm(dw)), float(np.linalg.norm(w.data))

@@ -116,6 +116,16 @@ class Tensor(Node):
         out._ctx = None
         return out
 
+    @classmethod
+    def from_local(cls, data: np.ndarray, parent: Tensor, op: str, local: Any) -> Tensor:
+        """The result of a one-parent op whose gradient is local * upstream.
+
+        ``local`` holds d data/d parent, elementwise (an elementwise op's diagonal Jacobian,
+        or, for a cost of a whole array, dC/d parent itself): it must broadcast with the
+        upstream gradient to the parent's shape.
+        """
+        return cls.from_op(data, (parent,), op, _unary_rule, (local,))
+
     # ---- plain attributes ---------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
@@ -217,14 +227,14 @@ class Tensor(Node):
 
     def __neg__(self) -> Tensor:
         r"""-a;  d/da = -1"""
-        return _unary(self, -self.data, "neg", np.asarray(-1.0, self.dtype))
+        return Tensor.from_local(-self.data, self, "neg", np.asarray(-1.0, self.dtype))
 
     # ---- elementwise functions ----------------------------------------------------------
     def exp(self) -> Tensor:
         r"""e^a;  d/da = e^a  (inf past 709.78 in float64, without a warning)"""
         with np.errstate(over="ignore"):
             out = np.exp(self.data)
-        return _unary(self, out, "exp", out)
+        return Tensor.from_local(out, self, "exp", out)
 
     def log(self) -> Tensor:
         r"""ln a;  d/da = 1/a  (every a > 0; NaN propagates)"""
@@ -233,22 +243,22 @@ class Tensor(Node):
             bad = a[a <= 0].flat[0]
             raise ValueError(f"Tensor log: needs positive numbers, got {bad!r} "
                              f"(shape {self.shape})")
-        return _unary(self, np.log(a), "log", 1.0 / a)
+        return Tensor.from_local(np.log(a), self, "log", 1.0 / a)
 
     def tanh(self) -> Tensor:
         r"""tanh a;  d/da = 1 - tanh^2 a"""
         t = np.tanh(self.data)
-        return _unary(self, t, "tanh", 1.0 - t * t)
+        return _deferred(self, t, "tanh", _tanh_derivative, t)
 
     def sigmoid(self) -> Tensor:
         r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z))  (see _sigmoid)"""
         s, e = _sigmoid(self.data)  # sigma' is computed in backward, only if it is needed
-        return Tensor.from_op(s, (self,), "sigmoid", _sigmoid_rule, (e, s))
+        return _deferred(self, s, "sigmoid", _sigmoid_derivative, e, s)
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
-        return _unary(self, np.maximum(self.data, 0.0), "relu",  # NaN stays NaN
-                      (self.data > 0).astype(self.dtype))
+        return _deferred(self, np.maximum(self.data, 0.0), "relu",  # NaN stays NaN
+                         _relu_derivative, self.data)
 
     # ---- reductions ---------------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -356,11 +366,6 @@ def _lift(x: Any, op: str, like: Tensor) -> Tensor:
                         f"{type(x).__name__} {x!r}") from None
 
 
-def _unary(a: Tensor, out: np.ndarray, op: str, local: np.ndarray) -> Tensor:
-    """An elementwise op with d out_i / d a_i = local_i."""
-    return Tensor.from_op(out, (a,), op, _unary_rule, (local,))
-
-
 def _unary_rule(ctx: tuple, g: np.ndarray) -> tuple:
     """Diagonal Jacobian: dC/da = local * g."""
     return (ctx[0] * g,)
@@ -388,25 +393,40 @@ def _sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, e
 
 
-def _sigmoid_derivative(ctx: tuple) -> np.ndarray:
+def _sigmoid_derivative(e: np.ndarray, s: np.ndarray) -> np.ndarray:
     """sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma: exact where sigma rounds to
     1 (z > 37), and at most 1/4 (near z = 0 rounding could land one ulp above it)."""
-    e, s = ctx
     local = np.multiply(e, s, out=np.empty_like(s))  # 1 - sigma; one array, then in place
     local *= s
     return np.minimum(local, 0.25, out=local)
 
 
-def _sigmoid_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """Diagonal Jacobian: dC/dz = sigma'(z) * g, sigma' computed here, when backward needs it."""
-    local = _sigmoid_derivative(ctx)
+def _tanh_derivative(t: np.ndarray) -> np.ndarray:
+    """tanh'(a) = 1 - tanh^2(a), from the saved output t."""
+    return 1.0 - t * t
+
+
+def _relu_derivative(a: np.ndarray) -> np.ndarray:
+    """relu'(a) = 1 where a > 0, else 0, from the saved input."""
+    return (a > 0).astype(a.dtype)
+
+
+def _deferred(a: Tensor, out: np.ndarray, op: str, derivative: Callable, *saved: Any) -> Tensor:
+    """An elementwise op whose local derivative ``derivative(*saved)`` is computed in backward,
+    only for the nodes backward reaches (not under no_grad, not for an output read through)."""
+    return Tensor.from_op(out, (a,), op, _deferred_rule, (derivative, *saved))
+
+
+def _deferred_rule(ctx: tuple, g: np.ndarray) -> tuple:
+    """Diagonal Jacobian: dC/da = local * g, with the local derivative computed now."""
+    local = ctx[0](*ctx[1:])  # a fresh array: multiplied by g in place
     local *= g
     return (local,)
 
 
-@describe_local(_sigmoid_rule)
-def _sigmoid_local(ctx: tuple) -> tuple:
-    return (_sigmoid_derivative(ctx),)
+@describe_local(_deferred_rule)
+def _deferred_local(ctx: tuple) -> tuple:
+    return (ctx[0](*ctx[1:]),)
 
 
 def _binary(a: Tensor, b: Any, op: str) -> Tensor:

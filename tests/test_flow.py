@@ -12,11 +12,7 @@ import csv
 import html
 import json
 import math
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,25 +32,13 @@ from minigrad.flow import (
     speed_of_learning_curves,
 )
 from minigrad.optim import SGD
+from minigrad.train import fit
 
 BOOK_NETS = ([784, 30, 30, 10], [784, 30, 30, 30, 10], [784, 30, 30, 30, 30, 10])
 # REFERENCE.md section 1: the last/first ratio over 1,000 initialisations (1st-99th percentile)
 BOOK_RATIO_RANGES = {2: (3.6, 7.1), 3: (16.0, 40.0), 4: (70.0, 220.0)}
 # ... and the per-layer medians of s_l over those initialisations
 BOOK_MEDIANS = {2: (0.060, 0.291), 3: (0.012, 0.059, 0.293), 4: (0.0024, 0.0116, 0.0588, 0.294)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_blas_thread() -> Iterator[None]:
-    """BLAS on one thread: on a small shared machine threaded BLAS makes the 500-epoch runs
-    of this file 10-50x slower (measured: 0.8 s against 6.5-40 s for 100 epochs)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl is a benchmark extra: run at BLAS's own setting
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -450,13 +434,10 @@ def test_draw_layers_shows_every_speed_and_gain(book_report: FlowReport) -> None
 
 
 def test_draw_layers_renders_svg_without_system_graphviz(
-        book_report: FlowReport, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        book_report: FlowReport, no_dot: None, tmp_path: Path) -> None:
     from minigrad.viz.layers import draw_layers
     from minigrad.viz.render import save, which_renderer
 
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
     assert which_renderer() == "in-process"
     svg = html.unescape(save(draw_layers(book_report), tmp_path / "layers.svg").read_text())
     for row in book_report.layers:
@@ -483,15 +464,6 @@ def test_plots_draw_with_agg(book_report: FlowReport, tmp_path: Path) -> None:
     assert book_report.plot(ax=own) is own
     plt.close(figure)
     assert not plt.get_fignums()
-
-
-def test_importing_flow_and_layers_does_not_import_matplotlib() -> None:
-    code = ("import sys, minigrad, minigrad.flow, minigrad.viz.layers; "
-            "print('matplotlib' in sys.modules)")
-    root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-    assert result.stdout.strip() == "False"
 
 
 # ---- the recorder ---------------------------------------------------------------------------
@@ -554,14 +526,13 @@ def test_recorder_stale_weight_norm_is_documented_small() -> None:
 
 
 def test_recorder_every_k_steps_with_fit(book_batch: tuple) -> None:
-    train = pytest.importorskip("minigrad.train")
     x, labels = book_batch
     data = SimpleNamespace(x_train=x[:200], y_train=labels[:200], x_test=x[200:300],
                            y_test=labels[200:300])
     per_epoch = FlowRecorder(x[:100], labels[:100])
     per_steps = FlowRecorder(x[:100], labels[:100], every=7)
     model = nn.mlp([784, 10, 10, 10], seed=3)
-    train.fit(model, data, epochs=2, batch_size=10, lr=0.1, callbacks=[per_epoch, per_steps],
+    fit(model, data, epochs=2, batch_size=10, lr=0.1, callbacks=[per_epoch, per_steps],
               progress=False)
     assert per_epoch.epochs == [0, 1, 2] and per_epoch.steps == [0, 20, 40]
     assert per_steps.steps == [0, 7, 14, 21, 28, 35]
@@ -572,7 +543,7 @@ def test_recorder_every_k_steps_with_fit(book_batch: tuple) -> None:
 
     # The recorder must not change the training: the same run without it ends identically.
     plain = nn.mlp([784, 10, 10, 10], seed=3)
-    train.fit(plain, data, epochs=2, batch_size=10, lr=0.1, progress=False)
+    fit(plain, data, epochs=2, batch_size=10, lr=0.1, progress=False)
     for p, q in zip(model.parameters(), plain.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
 

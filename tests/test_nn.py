@@ -90,39 +90,34 @@ def test_sequential_rejects_non_modules() -> None:
 # --- Linear: PyTorch's conventions ----------------------------------------------------------
 
 
-def test_linear_shapes_and_formula_batched() -> None:
-    """weight (n_out, n_in), bias (n_out,), and z = x @ W.T + b for a batch (N, n_in)."""
+@pytest.mark.parametrize("single", [False, True], ids=["batch", "single_example"])
+def test_linear_module_layout_formula_and_parameter_gradients(single: bool) -> None:
+    """weight (n_out, n_in), bias (n_out,); z = x @ W.T + b for a batch (N, n_in), and a 1-D
+    input (n_in,) gives a 1-D output (n_out,) = W x + b (Nielsen's z = w a + b). The forward is
+    one linear node of the layer's own parameters (the op's gradients are checked against
+    central differences in test_tensor.py::test_linear), so backward fills weight.grad and
+    bias.grad."""
     layer = nn.Linear(4, 3, rng=0)
     assert layer.weight.shape == (3, 4) and layer.bias.shape == (3,)
-    x = np.random.default_rng(1).standard_normal((5, 4))
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    rng = np.random.default_rng(1)
+    x = np.array([0.5, -1.0, 2.0, 0.25]) if single else rng.standard_normal((5, 4))
     z = layer(x)
-    assert z.shape == (5, 3)
-    np.testing.assert_allclose(z.data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-14)
-
-
-def test_linear_formula_single_example() -> None:
-    """A 1-D input (n_in,) gives a 1-D output (n_out,) = W x + b (Nielsen's z = w a + b)."""
-    layer = nn.Linear(4, 3, rng=0)
-    x = np.array([0.5, -1.0, 2.0, 0.25])
-    z = layer(x)
-    assert z.shape == (3,)
-    np.testing.assert_allclose(z.data, layer.weight.data @ x + layer.bias.data, rtol=1e-14)
-
-
-@given(n_in=st.integers(1, 4), n_out=st.integers(1, 4), batch=st.integers(1, 4),
-       seed=st.integers(0, 2**16), single=st.booleans())
-@settings(max_examples=30, deadline=None)
-def test_linear_gradients(n_in: int, n_out: int, batch: int, seed: int, single: bool) -> None:
-    """Linear's gradients with respect to x, W and b match central differences."""
-    rng = np.random.default_rng(seed)
-    layer = nn.Linear(n_in, n_out, rng=rng)
-    x = Tensor(rng.standard_normal((n_in,) if single else (batch, n_in)))
-
-    def f(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
-        layer.weight, layer.bias = w, b
-        return layer(x)
-
-    assert gradcheck(f, x, layer.weight, layer.bias)
+    assert z.shape == ((3,) if single else (5, 3))
+    assert z.op == "linear" and len(z.parents) == 3
+    assert z.parents[1] is layer.weight and z.parents[2] is layer.bias
+    np.testing.assert_array_equal(z.parents[0].data, x)
+    if single:
+        np.testing.assert_allclose(z.data, layer.weight.data @ x + layer.bias.data, rtol=1e-14)
+    else:
+        np.testing.assert_allclose(z.data, x @ layer.weight.data.T + layer.bias.data,
+                                   rtol=1e-14)
+    # C = sum(z * r): dC/dW = r^T x (an outer product for one example), dC/db = sum of r rows.
+    r = rng.standard_normal(z.shape)
+    (z * r).sum().backward()
+    x2, r2 = np.atleast_2d(x), np.atleast_2d(r)
+    np.testing.assert_allclose(layer.weight.grad, r2.T @ x2, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(layer.bias.grad, r2.sum(axis=0), rtol=1e-13, atol=1e-15)
 
 
 def test_linear_input_width_mismatch_names_shapes() -> None:

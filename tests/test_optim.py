@@ -32,11 +32,27 @@ def test_sgd_update_formula(w: np.ndarray, g: np.ndarray, lr: float, weight_deca
     np.testing.assert_array_equal(p.grad, g)
 
 
-def test_sgd_step_builds_no_graph() -> None:
-    """The update runs under no_grad: parameters stay leaves with no parents."""
+def test_sgd_step_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The update works on the arrays: no Tensor op (hence no graph) runs inside step(). Given
+    a plain parameter list, weight_decay applies to every parameter, biases too (as PyTorch)."""
     model = nn.mlp([3, 2])
     nn.quadratic_loss(model(np.ones((2, 3))), np.array([0, 1])).backward()
-    optim.SGD(model.parameters(), lr=0.1, weight_decay=0.01).step()
+    lr, weight_decay = 0.1, 0.01
+    named = list(model.named_parameters())
+    assert [name for name, _ in named] == ["layers.0.weight", "layers.0.bias"]
+    before = {name: (p.data.copy(), p.grad.copy()) for name, p in named}
+    sgd = optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    def no_tensor_ops(*args: object, **kwargs: object) -> Tensor:
+        raise AssertionError("SGD.step built a graph node (Tensor.from_op was called)")
+
+    monkeypatch.setattr(Tensor, "from_op", no_tensor_ops)
+    sgd.step()
+    monkeypatch.undo()
+    for name, p in named:
+        w, g = before[name]
+        np.testing.assert_allclose(p.data, w - lr * (g + weight_decay * w), rtol=1e-13,
+                                   atol=1e-15, err_msg=name)
     assert all(p.is_leaf and p.requires_grad for p in model.parameters())
 
 
@@ -49,45 +65,27 @@ def test_weight_decay_groups_split_weights_and_biases() -> None:
     assert weights_group["weight_decay"] == 0.25 and biases_group["weight_decay"] == 0.0
 
 
-def test_weight_decay_groups_follow_the_book() -> None:
+@pytest.mark.parametrize("zero_gradient", [False, True], ids=["gradient", "zero_gradient"])
+def test_weight_decay_groups_follow_the_book(zero_gradient: bool) -> None:
     """eta = 0.1, lambda = 5, n = 1000: weights shrink by (1 - eta lambda/n) = 0.9995 before
-    the gradient step; biases only take the gradient step."""
+    the gradient step; biases only take the gradient step (with zero gradients, weights are
+    multiplied by 0.9995 and biases stay exactly equal)."""
     eta, lam, n = 0.1, 5.0, 1000
     model = nn.mlp([5, 4, 3], seed=2)
     rng = np.random.default_rng(0)
     before = {name: p.data.copy() for name, p in model.named_parameters()}
-    grads = {name: rng.standard_normal(p.shape) for name, p in model.named_parameters()}
+    grads = {name: np.zeros(p.shape) if zero_gradient else rng.standard_normal(p.shape)
+             for name, p in model.named_parameters()}
     for name, p in model.named_parameters():
         p.grad = grads[name]
     optim.SGD(optim.weight_decay_groups(model, lam / n), lr=eta).step()
-    for name, p in model.named_parameters():
-        if name.endswith("weight"):
-            expected = (1 - eta * lam / n) * before[name] - eta * grads[name]
-        else:
-            expected = before[name] - eta * grads[name]
-        np.testing.assert_allclose(p.data, expected, rtol=1e-13, atol=1e-15, err_msg=name)
-
-
-def test_weight_decay_groups_zero_gradient_shrinks_weights_only() -> None:
-    """With zero gradients, weights are multiplied by 0.9995 and biases stay exactly equal."""
-    model = nn.mlp([5, 4, 3], seed=2)
-    before = {name: p.data.copy() for name, p in model.named_parameters()}
-    for p in model.parameters():
-        p.grad = np.zeros(p.shape)
-    optim.SGD(optim.weight_decay_groups(model, 5.0 / 1000), lr=0.1).step()
+    tolerance = {"rtol": 1e-15, "atol": 0.0} if zero_gradient else {"rtol": 1e-13, "atol": 1e-15}
     for name, p in model.named_parameters():
         factor = 0.9995 if name.endswith("weight") else 1.0
-        np.testing.assert_allclose(p.data, factor * before[name], rtol=1e-15, err_msg=name)
-
-
-def test_plain_sgd_decays_everything() -> None:
-    """Given a plain parameter list, weight_decay applies to biases too (as PyTorch)."""
-    model = nn.mlp([2, 2], seed=0)
-    bias_before = model.layers[0].bias.data.copy()
-    for p in model.parameters():
-        p.grad = np.zeros(p.shape)
-    optim.SGD(model.parameters(), lr=0.5, weight_decay=0.1).step()
-    np.testing.assert_allclose(model.layers[0].bias.data, 0.95 * bias_before, rtol=1e-15)
+        np.testing.assert_allclose(p.data, factor * before[name] - eta * grads[name],
+                                   err_msg=name, **tolerance)
+        if zero_gradient and name.endswith("bias"):
+            np.testing.assert_array_equal(p.data, before[name], err_msg=name)
 
 
 def test_param_groups_override_the_defaults() -> None:

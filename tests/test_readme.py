@@ -34,31 +34,25 @@ def test_ci_runs_the_readme_test_command():
     assert re.match(pattern, quickstart_commands()[1]), (pattern, quickstart_commands()[1])
 
 
-def test_the_first_example_prints_what_its_comments_say():
-    """The README's Python example runs, and every '# prints X' comment holds."""
-    example = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
-    expected = re.findall(r"# prints (.+)", example)
-    assert expected, "the README's example should show its output in '# prints' comments"
-    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True,
-                            cwd=REPO, timeout=120, env={"MPLBACKEND": "Agg",
-                                                        "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:len(expected)] == [e.strip() for e in expected]
-
-
 def test_every_picture_the_readme_shows_exists():
     for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
         assert (REPO / target).is_file(), target
 
 
-def test_every_python_example_in_the_readme_runs(tmp_path):
-    """Each ```python block runs as written (in a scratch folder: some write pictures)."""
+def test_every_python_example_in_the_readme_runs_and_prints_what_it_says(tmp_path):
+    """Each ```python block runs as written (in a scratch folder: some write pictures), and
+    its output begins with the lines of its '# prints X' comments (the first one must have
+    some)."""
     examples = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert len(examples) >= 3
+    assert re.findall(r"# prints (.+)", examples[0]), (
+        "the README's first example should show its output in '# prints' comments")
     for example in examples:
+        expected = [e.strip() for e in re.findall(r"# prints (.+)", example)]
         result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True,
                                 cwd=tmp_path, timeout=300,
                                 env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin",
                                      "PYTHONPATH": str(REPO)})
         assert result.returncode == 0, (example, result.stderr[-2000:])
+        assert result.stdout.split("\n")[:len(expected)] == expected, (example, result.stdout)
     assert (tmp_path / "chain.svg").is_file() and (tmp_path / "layers.svg").is_file()

@@ -114,10 +114,11 @@ def test_detach_is_a_constant_leaf_sharing_the_data() -> None:
 
 
 def test_no_grad_builds_no_graph() -> None:
+    """Tensor ops under no_grad record no parents, and the result cannot be backpropagated."""
     x = leaf(np.array([1.0, 2.0]))
     with no_grad():
         y = (x * 3.0).exp().sum()
-    assert not y.requires_grad and y.parents == ()
+    assert not y.requires_grad and y.parents == () and y.op == ""
     assert y.item() == pytest.approx(np.exp(3.0) + np.exp(6.0))
     with pytest.raises(RuntimeError, match="does not require grad"):
         y.backward()

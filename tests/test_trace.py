@@ -145,24 +145,44 @@ def test_steps_are_the_engine_steps_in_order() -> None:
     assert len(record.nodes) == len(set(map(id, record.nodes)))
 
 
-def test_trace_after_backward_reads_instead_of_adding_the_gradients_again() -> None:
-    e, (a, b, c) = expression()
+@pytest.mark.parametrize("run_backward", [None, False], ids=["default", "run_backward_False"])
+def test_trace_after_backward_reads_the_pass_instead_of_running_it_again(
+        run_backward: bool | None) -> None:
+    """After e.backward(), trace(e) (by default, or with run_backward=False) reads the pass that
+    ran: the leaves keep their gradients, and the steps and paths are those of tracing a fresh
+    graph. run_backward=True forces a second pass: leaf gradients accumulate."""
+    ran = trace(expression()[0])
+    e, leaves = expression()
     e.backward()
-    once = a.grad
-    record = trace(e)  # reads the pass that ran: leaves keep their gradients
-    assert a.grad == once
-    fresh, (a2, _, _) = expression()
-    assert [s.contribution for s in record.steps] == [s.contribution for s in trace(fresh).steps]
+    before = [leaf.grad for leaf in leaves]
+    read = trace(e, run_backward=run_backward)
+    assert [leaf.grad for leaf in leaves] == before  # nothing ran again
+    assert len(read.steps) == len(ran.steps)
+    for r, s in zip(read.steps, ran.steps):
+        assert r.index == s.index
+        assert (r.node.op, r.parent.label, r.node.data) == (s.node.op, s.parent.label, s.node.data)
+        assert (r.local, r.upstream, r.contribution) == (s.local, s.upstream, s.contribution)
+    # The same path query gives the same products.
+    b1 = next(n for n in ran.nodes if n.label == "b")
+    b2 = next(n for n in read.nodes if n.label == "b")
+    assert [p.product for p in ran.path(b1)] == [p.product for p in read.path(b2)]
     trace(e, run_backward=True)  # forced: a second pass, and leaf gradients accumulate
-    assert a.grad == pytest.approx(2 * once)
+    assert leaves[0].grad == pytest.approx(2 * before[0])
 
 
-def test_trace_after_backward_of_a_tensor_graph_says_what_to_do() -> None:
+@pytest.mark.parametrize(("run_backward", "message"), [
+    (None, "instead of output.backward"),
+    (False, "Tensor graph.*trace\\(output\\)"),
+], ids=["default", "run_backward_False"])
+def test_trace_after_backward_of_a_tensor_graph_says_what_to_do(
+        run_backward: bool | None, message: str) -> None:
+    """A Tensor graph's steps cannot be re-read after output.backward(): the error says what to
+    do, and the refused trace leaves the gradients alone."""
     x = Tensor(np.arange(3.0), requires_grad=True)
     out = (x * x).sum()
     out.backward()
-    with pytest.raises(ValueError, match="instead of output.backward"):
-        trace(out)
+    with pytest.raises(ValueError, match=message):
+        trace(out, run_backward=run_backward)
     assert np.array_equal(x.grad, 2 * np.arange(3.0))  # unchanged by the refused trace
 
 
@@ -180,37 +200,10 @@ def test_uses_of_a_node_sum_to_its_gradient() -> None:
     assert [s.parent for s in record.edges_of(add)] == [a, a]
 
 
-def test_read_without_second_pass_equals_the_run() -> None:
-    e1, _ = expression()
-    ran = trace(e1)
-    e2, leaves2 = expression()
-    e2.backward()
-    before = [leaf.grad for leaf in leaves2]
-    read = trace(e2, run_backward=False)
-    assert [leaf.grad for leaf in leaves2] == before  # nothing ran again
-    assert len(read.steps) == len(ran.steps)
-    for r, s in zip(read.steps, ran.steps):
-        assert r.index == s.index
-        assert (r.node.op, r.parent.label, r.node.data) == (s.node.op, s.parent.label, s.node.data)
-        assert (r.local, r.upstream, r.contribution) == (s.local, s.upstream, s.contribution)
-    # The same path query gives the same products.
-    b1 = next(n for n in ran.nodes if n.label == "b")
-    b2 = next(n for n in read.nodes if n.label == "b")
-    assert [p.product for p in ran.path(b1)] == [p.product for p in read.path(b2)]
-
-
 def test_read_needs_a_backward_pass_first() -> None:
     e, _ = expression()
     with pytest.raises(ValueError, match="no backward pass has run"):
         trace(e, run_backward=False)
-
-
-def test_read_is_refused_for_tensors() -> None:
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    y = (x * x).sum()
-    y.backward()
-    with pytest.raises(ValueError, match="Tensor graph.*trace\\(output\\)"):
-        trace(y, run_backward=False)
 
 
 def test_value_output_takes_no_gradient_argument() -> None:
@@ -265,10 +258,20 @@ def test_path_to_the_output_is_empty_with_the_seed() -> None:
 def test_table_shows_factors_and_products() -> None:
     chain = neuron_chain([0.5, -0.8, 0.3, 0.9], [0.1, 0.2, -0.3, 0.4])
     record = trace(chain.cost)
+    path = record.path(chain["b1"])
     text = record.table(chain["b1"])
-    assert text.splitlines()[0].startswith("path from C down to b1: 14 steps")
-    for p in record.path(chain["b1"]):
-        assert f"{p.factor:.10g}" in text and f"{p.product:.10g}" in text
+    lines = text.splitlines()
+    assert lines[0].startswith("path from C down to b1: 14 steps")
+    header = lines[1]
+    assert header.split()[:4] == ["#", "node", "op", "parent"]
+    assert header.index("factor d node/d parent") < header.index("product dC/d parent")
+    rows = lines[2:-1]
+    assert len(rows) == len(path) == 14
+    # Row k is step k of the path: its op, then the factor, then the running product.
+    for k, (row, p) in enumerate(zip(rows, path), 1):
+        cells = row.split()
+        assert cells[0] == str(k) and cells[2] == p.node.op, row
+        assert cells[-2:] == [f"{p.factor:.10g}", f"{p.product:.10g}"], row
     assert f"dC/db1 along this path = {chain['b1'].grad:.10g}" in text
 
 

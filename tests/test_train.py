@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from minigrad import Tensor, data, nn, optim
+from minigrad import Tensor, data, is_grad_enabled, nn, optim
 from minigrad.nn import LOSSES
 from minigrad.train import History, evaluate, fit, predict
 
@@ -50,10 +50,13 @@ def test_fit_history_shapes_and_learning() -> None:
 
 
 def test_fit_history_accuracy_is_evaluate() -> None:
-    """The last recorded test accuracy is evaluate() of the trained model on the test split."""
+    """The last recorded test accuracy is the trained model's accuracy on the test split (the
+    fraction of argmax outputs equal to the label), which is also what evaluate() returns."""
     blobs = _blobs()
     model = nn.mlp([4, 3, 2])
     history = fit(model, blobs, epochs=2, batch_size=8, lr=0.1, progress=False)
+    outputs = model(Tensor(blobs.x_test)).data  # an oracle that does not go through evaluate
+    assert history.test_accuracy[-1] == np.mean(outputs.argmax(axis=1) == blobs.y_test)
     assert history.test_accuracy[-1] == evaluate(model, blobs.x_test, blobs.y_test)
 
 
@@ -386,13 +389,28 @@ def test_predict_is_the_argmax() -> None:
     np.testing.assert_array_equal(predict(_argmax_model(), x, batch_size=3), [1, 0, 2, 1])
 
 
+class _Probe(nn.Module):
+    """Passes its input through, noting whether gradients were on and the input's parents."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, bool]] = []  # (is_grad_enabled(), input has parents)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.seen.append((is_grad_enabled(), bool(x.parents)))
+        return x
+
+
 def test_evaluate_labels_and_one_hot() -> None:
-    """Accuracy is the fraction right; targets may be labels or one-hot rows; no graph built."""
-    model = _argmax_model()
+    """Accuracy is the fraction right; targets may be labels or one-hot rows; no graph built:
+    every forward pass runs with gradients off, so the layer's output has no parents."""
+    probe = _Probe()
+    model = nn.Sequential(*_argmax_model().layers, probe)
     x = np.array([[0.1, 0.9, 0.0], [2.0, -1.0, 1.0], [0.0, 0.0, 3.0], [0.2, 0.3, 0.1]])
     y = np.array([1, 0, 0, 1])
     assert evaluate(model, x, y) == 0.75
+    assert probe.seen == [(False, False)]
     assert evaluate(model, Tensor(x), np.eye(3)[y], batch_size=1) == 0.75
+    assert probe.seen == [(False, False)] * 5  # one more pass per row
     assert all(p.grad is None for p in model.parameters())
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, describe_local
+from minigrad.tensor import Tensor
 
 __all__ = ["quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "LOSSES",
            "loss_function"]
@@ -67,24 +67,13 @@ def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
         z = a._parents[0]
         # y softplus(-z) + (1-y) softplus(z) = softplus(z) - y z: one softplus, not two
         cost = (_softplus(z.data) - y * z.data).sum() / n
-        return Tensor.from_op(np.asarray(cost, a.dtype), (z,), "cross_entropy",
-                              _from_logits_rule, ((a.data - y) / n,))
+        return Tensor.from_local(np.asarray(cost, a.dtype), z, "cross_entropy", (a.data - y) / n)
     if a.data.min() < 0.0 or a.data.max() > 1.0:
         raise ValueError("cross_entropy_loss: outputs a must lie in [0, 1] (sigmoid outputs)")
     p = np.clip(a.data, 1e-12, 1.0 - 1e-12)
     cost = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)).sum() / n
-    return Tensor.from_op(np.asarray(cost, a.dtype), (a,), "cross_entropy",
-                          _from_logits_rule, ((p - y) / (p * (1.0 - p)) / n,))
-
-
-def _from_logits_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """dC/d(input) = local * g, the local derivative (e.g. (a - y)/N) saved by the forward."""
-    return (ctx[0] * g,)
-
-
-@describe_local(_from_logits_rule)
-def _from_logits_local(ctx: tuple) -> tuple:
-    return (ctx[0],)  # dC/dz: Nielsen's output error delta^L = (a - y)/N
+    return Tensor.from_local(np.asarray(cost, a.dtype), a, "cross_entropy",
+                             (p - y) / (p * (1.0 - p)) / n)
 
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
@@ -93,8 +82,8 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     n = _batch_size(logits)
     log_s = logits.log_softmax_data(axis=-1)
     cost = -(y * log_s).sum() / n
-    return Tensor.from_op(np.asarray(cost, logits.dtype), (logits,), "softmax_cross_entropy",
-                          _from_logits_rule, ((np.exp(log_s) - y) / n,))
+    return Tensor.from_local(np.asarray(cost, logits.dtype), logits, "softmax_cross_entropy",
+                             (np.exp(log_s) - y) / n)
 
 
 LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {

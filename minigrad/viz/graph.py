@@ -33,6 +33,7 @@ import graphviz
 import numpy as np
 
 from minigrad.engine import Node, topological_order
+from minigrad.flow import speed_of_learning
 from minigrad.trace import Trace, summarize
 from minigrad.value import Value
 from minigrad.viz.style import (
@@ -278,11 +279,8 @@ def _layers(order: list[Node]) -> list[tuple[Node, Node | None]]:
 
 
 def _speed(z: Node) -> float | None:
-    """Nielsen's speed of learning ‖dC/db‖ = ‖sum over the batch of dC/dz‖ (stored grads)."""
-    if z.grad is None:
-        return None
-    g = np.asarray(z.grad)
-    return float(np.linalg.norm(g.sum(axis=0) if g.ndim == 2 else g))
+    """Nielsen's speed of learning ‖dC/db‖ of the layer z = linear(...), from its stored grad."""
+    return None if z.grad is None else speed_of_learning(z.grad)
 
 
 def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nodes: int,
