@@ -253,7 +253,7 @@ class Tensor(Node):
     def sigmoid(self) -> Tensor:
         r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z))  (see _sigmoid)"""
         s, e = _sigmoid(self.data)  # sigma' is computed in backward, only if it is needed
-        return _deferred(self, s, "sigmoid", _sigmoid_derivative, e, s)
+        return Tensor.from_op(s, (self,), "sigmoid", _deferred_rule, (_sigmoid_derivative, e, s))
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
