@@ -80,6 +80,14 @@ class Node:
         """d(self)/d(parent) for each parent (None where a node type does not describe it)."""
         return (None,) * len(self._parents)
 
+    def vjp(self, upstream: Any) -> tuple[Any, ...]:
+        """This node's backward rule applied to ``upstream`` (dC/d self): one contribution per
+        parent (None where a parent needs no gradient). What ``backward`` does at this node,
+        without touching any gradient: a trace uses it to carry one path's share."""
+        if not self._parents:
+            raise ValueError("vjp: a leaf has no backward rule (it has no parents)")
+        return self._rule(self._ctx, upstream)
+
 
 @dataclass(frozen=True)
 class ChainStep:
