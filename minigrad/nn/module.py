@@ -21,17 +21,33 @@ class Module(ABC):
     def __call__(self, x: Any) -> Tensor:
         return self.forward(x if isinstance(x, Tensor) else Tensor(x))
 
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """(path, module) for this module ('') and every sub-module, depth first in definition
+        order: ``("layers.0", Linear(...))``. The one walk of the module tree (an explicit
+        stack); a module reached twice (shared) is listed once, under its first path."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            path, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            children = []
+            for name, item in vars(module).items():
+                if isinstance(item, Module):
+                    children.append((_join(path, name), item))
+                elif isinstance(item, (list, tuple)):
+                    children += [(_join(path, f"{name}.{i}"), child)
+                                 for i, child in enumerate(item) if isinstance(child, Module)]
+            stack += reversed(children)  # popped in definition order
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """(name, parameter) pairs in definition order, e.g. ``("layers.2.weight", w)``."""
-        for name, item in vars(self).items():
-            if isinstance(item, Tensor) and item.requires_grad:
-                yield prefix + name, item
-            elif isinstance(item, Module):
-                yield from item.named_parameters(f"{prefix}{name}.")
-            elif isinstance(item, (list, tuple)):
-                for i, child in enumerate(item):
-                    if isinstance(child, Module):
-                        yield from child.named_parameters(f"{prefix}{name}.{i}.")
+        for path, module in self.named_modules():
+            for name, item in vars(module).items():
+                if isinstance(item, Tensor) and item.requires_grad:
+                    yield prefix + _join(path, name), item
 
     def parameters(self) -> list[Tensor]:
         """Every parameter, in the order of ``named_parameters``."""
@@ -44,6 +60,10 @@ class Module(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 class Sequential(Module):
