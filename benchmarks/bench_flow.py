@@ -29,7 +29,8 @@ import common
 import numpy as np
 
 from minigrad import data, nn, optim
-from minigrad.flow import FlowRecorder, gradient_flow, speed_of_learning_curves
+from minigrad.flow import FlowRecorder, gradient_flow
+from minigrad.train import speed_of_learning_curves
 
 STEP_SIZES = [784, 30, 30, 30, 10]
 CURVE_SIZES = [784, 30, 30, 30, 30, 10]

@@ -24,8 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import Tensor
+from minigrad.factors import chain_factors
 from minigrad.trace import neuron_chain, trace
-from minigrad.viz import chain_factors, draw_chain, save
+from minigrad.viz import draw_chain, save
 from minigrad.viz.plots import save_figure
 
 # isort: split

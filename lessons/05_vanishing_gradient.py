@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import data, nn
-from minigrad.flow import gradient_flow, speed_of_learning_curves
-from minigrad.viz import draw_layers, save
+from minigrad.flow import gradient_flow
+from minigrad.train import speed_of_learning_curves
+from minigrad.viz import draw_layers, plot_curves, plot_speeds, save
 from minigrad.viz.plots import save_figure
 
 # isort: split
@@ -73,7 +74,8 @@ for depth, report in reports.items():
 # %% [markdown]
 # The pattern is the book's: every hidden layer learns about 5 times slower than the one above
 # it, so with 4 hidden layers the first learns about 100 times slower than the last. The full
-# report of the deepest net: each layer's speed, the gain s_{l+1}/s_l between neighbours, the
+# report of the deepest net: each layer's speed, its gain s_l/s_{l+1} (about x0.2: the gradient
+# is about 5 times smaller after the way down into each layer), the
 # activations (none saturated: a^l has mean about 0.5) and the mean of sigma'(z^l), about
 # 0.21, close to its ceiling 1/4. The gradient shrinks on its way down because every layer
 # multiplies it by sigma'(z) <= 1/4 and by weights w^T that, drawn N(0, 1/30), keep its size
@@ -86,7 +88,7 @@ for depth, report in reports.items():
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.0), layout="constrained")
 for ax, (depth, report) in zip(axes, reports.items()):
-    report.plot(ax=ax)
+    plot_speeds(report, ax=ax)
     ax.set_xlabel(str(NETS[depth]))
 save_figure(fig, OUT / "speeds_one_seed.png")
 
@@ -169,7 +171,7 @@ print(f"  4 hidden layers: last/first between {ratio_four.min():.1f} and "
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
 for ax, (depth, recorder) in zip(axes, curves.items()):
-    recorder.plot(ax=ax)
+    plot_curves(recorder, ax=ax)
     ax.set_title(f"{NETS[depth]}: eta 0.1, lambda 5.0, 1,000 images", fontsize=10)
 save_figure(fig, OUT / "speed_of_learning_curves.png")
 print(f"\nwrote {', '.join(sorted(p.name for p in OUT.iterdir()))} into {OUT}")

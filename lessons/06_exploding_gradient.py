@@ -23,8 +23,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from minigrad.factors import chain_factors
 from minigrad.trace import exploding_chain, neuron_chain, trace
-from minigrad.viz import chain_factors, draw_chain, draw_graph, save
+from minigrad.viz import draw_chain, draw_graph, save
 from minigrad.viz.plots import save_figure
 
 # isort: split

@@ -5,7 +5,7 @@ layer down multiplies the gradient by its weights and by sigma'(z) <= 1/4. In th
 every layer down shrinks it about 5 times (lesson 5). This lesson changes one thing at a time
 on the same net, [784, 30, 30, 30, 30, 10] on the same 1,000 MNIST images, and measures each
 layer's speed of learning s_l = ||dC/db^l|| with the same table and picture: the book's
-initialisation, N(0, 1) weights, Glorot/Xavier, Xavier with a gain of 4, orthogonal weights,
+initialisation, N(0, 1) weights, Glorot/Xavier, Xavier scaled by 4, orthogonal weights,
 tanh, ReLU with He initialisation, and a residual connection. Some balance the layers; some
 (Xavier and orthogonal weights on sigmoid neurons) do not, and the lesson says why. Then it
 trains every net for a few epochs: balance at initialisation is not the whole story.
@@ -61,7 +61,7 @@ class Mechanism:
 
     activation: str  # of the hidden layers; the output layer is always sigmoid
     init: str  # a name from nn.SCHEMES
-    gain: float = 1.0  # multiplies the hidden layers' initial weights
+    scale: float = 1.0  # multiplies the hidden layers' initial weights (PyTorch: init 'gain')
     residual: bool = False  # hidden layers 2-4 as a + f(a)
 
 
@@ -69,7 +69,7 @@ MECHANISMS = {
     "sigmoid, book's init": Mechanism("sigmoid", "nielsen"),
     "sigmoid, N(0, 1)": Mechanism("sigmoid", "large"),
     "sigmoid, Xavier": Mechanism("sigmoid", "xavier"),
-    "sigmoid, Xavier x4": Mechanism("sigmoid", "xavier", gain=4.0),
+    "sigmoid, Xavier x4": Mechanism("sigmoid", "xavier", scale=4.0),
     "sigmoid, orthogonal": Mechanism("sigmoid", "orthogonal"),
     "tanh, Xavier": Mechanism("tanh", "xavier"),
     "tanh, orthogonal": Mechanism("tanh", "orthogonal"),
@@ -87,7 +87,7 @@ def build(mechanism: Mechanism, seed: int) -> nn.Sequential:
               for n_in, n_out in zip(SIZES[:-2], SIZES[1:-1])]
     output = nn.Linear(SIZES[-2], SIZES[-1], init=mechanism.init, rng=rng)
     for linear in hidden:
-        linear.weight.data *= mechanism.gain
+        linear.weight.data *= mechanism.scale
     layers: list[nn.Module] = [hidden[0], act()]  # 784 -> 30: widths differ, no identity path
     for linear in hidden[1:]:  # 30 -> 30
         block = nn.Sequential(linear, act())
@@ -209,11 +209,11 @@ save_figure(fig, OUT / "speeds_by_mechanism.png")
 #   sqrt(n v) = 1 (orthogonal weights keep ||w^T delta|| = ||delta|| exactly), so the only
 #   factor left per layer is sigma'(z) <= 1/4: the gradient still shrinks at least 4 times a
 #   layer, and the ratio stays around 50-130. Glorot and Bengio's analysis assumes an
-#   activation with slope 1 near 0; the "gain 1 for sigmoid" convention is a convention, not
-#   balance.
-# - **Xavier x4** puts the missing 4 back (the gain that cancels sigma'(0) = 1/4): the ratio
+#   activation with slope 1 near 0; PyTorch's init "gain" of 1 for sigmoid (its
+#   `calculate_gain`, a weight scale, not minigrad's gain) is a convention, not balance.
+# - **Xavier x4** puts the missing 4 back (the scale that cancels sigma'(0) = 1/4): the ratio
 #   drops to about 4.
-# - **N(0, 1) weights** are a large gain too (sqrt(30) per layer): the ratio falls to about 10,
+# - **N(0, 1) weights** are a large scale too (sqrt(30) per layer): the ratio falls to about 10,
 #   but more than half of the first hidden layer is saturated (the 784 inputs add up to large
 #   |z|), the problem the book's init was made to avoid.
 # - **tanh** has slope 1 at 0: with Xavier or orthogonal weights each layer's factor is close
@@ -283,7 +283,7 @@ for name in (BOOK, "sigmoid, Xavier", "sigmoid, orthogonal"):
         f"{name}: last/first should stay > 30 (sigma' <= 1/4 per layer), got "
         f"{ratios[name].min():.1f} in one seed")
 assert (ratios["sigmoid, Xavier x4"] < ratios["sigmoid, Xavier"] / 4).all(), (
-    "a gain of 4 should make Xavier-on-sigmoid at least 4x more balanced in every seed")
+    "a scale of 4 should make Xavier-on-sigmoid at least 4x more balanced in every seed")
 assert (ratios["sigmoid, N(0, 1)"] < ratios[BOOK] / 2).all(), (
     "N(0, 1) weights should leave a smaller last/first ratio than the book's init")
 assert (first_saturation["sigmoid, N(0, 1)"] > 0.4).all(), (

@@ -180,12 +180,11 @@ def _book_batch(examples: int):
 
 def _write_flow_pictures(report, recorder, out: Path) -> list[Path]:
     """The layer-level picture, the table as CSV and (with a recorder) the curves."""
-    from minigrad.viz import draw_layers, save
-    from minigrad.viz.plots import save_figure
+    from minigrad.viz import draw_layers, plot_curves, save, save_figure
 
     written = [save(draw_layers(report), out / "layers.svg"), report.to_csv(out / "flow.csv")]
     if recorder is not None and len(recorder.reports) > 1:
-        written.append(save_figure(recorder.plot(), out / "speed_of_learning.png"))
+        written.append(save_figure(plot_curves(recorder), out / "speed_of_learning.png"))
     return written
 
 
@@ -243,7 +242,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_flow(args: argparse.Namespace) -> int:
     """The per-layer table and pictures for the net the user names."""
     from minigrad import nn
-    from minigrad.flow import gradient_flow, speed_of_learning_curves
+    from minigrad.flow import gradient_flow
+    from minigrad.train import speed_of_learning_curves
 
     _, x, y = _book_batch(args.examples)
     if args.sizes[0] != x.shape[1] or args.sizes[-1] != 10:

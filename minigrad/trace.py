@@ -35,10 +35,12 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import ChainStep, Node, topological_order
+from minigrad.names import NodeNames
 from minigrad.value import Value
 
 __all__ = [
     "trace",
+    "holds_array",
     "Trace",
     "Step",
     "Summary",
@@ -49,6 +51,12 @@ __all__ = [
     "neuron_chain",
     "exploding_chain",
 ]
+
+
+def holds_array(node: Node) -> bool:
+    """True for a node that holds an array (a Tensor, whatever the engine), False for one plain
+    number (a Value): an array, even a 0-d one, has a shape."""
+    return hasattr(node.data, "shape")
 
 
 # ---- summaries ----------------------------------------------------------------------------------
@@ -258,9 +266,9 @@ class Trace:
         self.output = output
         self.seed = seed  # dC/d output: 1.0 for a Value
         self.steps = steps
-        self.is_tensor = not isinstance(output, Value)
+        self.is_tensor = holds_array(output)
         self._nodes: list[Node] | None = None
-        self._index: dict[Node, int] | None = None
+        self._names: NodeNames | None = None
         self._down: dict[Node, list[Step]] | None = None
         self._up: dict[Node, list[Step]] | None = None
 
@@ -299,14 +307,16 @@ class Trace:
         """The steps into ``node`` from its users: their contributions sum to its grad."""
         return list(self._edges()[1].get(node, ()))
 
+    @property
+    def names(self) -> NodeNames:
+        """The graph's namer (:class:`minigrad.names.NodeNames`), shared by tables and pictures."""
+        if self._names is None:
+            self._names = NodeNames(self.output, self.nodes)
+        return self._names
+
     def name(self, node: Node) -> str:
-        """The node's label, else its op and place in topological order ('sigmoid#7', 'leaf#0')."""
-        if node.label:
-            return node.label
-        if self._index is None:
-            self._index = {n: i for i, n in enumerate(self.nodes)}
-        i = self._index.get(node)
-        return f"{node.op or 'leaf'}#{'?' if i is None else i}"
+        """The node's name: its layer role (z¹, w¹, ...), else its label, else 'op#i'."""
+        return self.names(node)
 
     # ---- paths ------------------------------------------------------------------------------
     def _above(self, target: Node) -> set[Node]:
@@ -377,7 +387,7 @@ class Trace:
                 if product is not s.upstream:
                     # Another path also feeds s.node: carry only this path's part through the
                     # node's backward rule (the same VJP the engine applied to the full upstream).
-                    product = s.node._rule(s.node._ctx, product)[s.index]
+                    product = s.node.vjp(product)[s.index]
                 else:  # all of the node's gradient came along this path: reuse the engine's
                     product = s.contribution
                 size = _size(product)
@@ -401,16 +411,16 @@ def trace(output: Node, *, gradient: Any = None, run_backward: bool | None = Non
     """
     if not isinstance(output, Node):
         raise TypeError(f"trace: expected a Value or Tensor output, got {type(output).__name__}")
-    is_tensor = not isinstance(output, Value)
+    is_tensor = holds_array(output)
     if run_backward is None:
         already_run = output.grad is not None if is_tensor else output.grad != 0.0
-        if already_run and is_tensor and output._parents:
+        if already_run and is_tensor and output.parents:
             raise ValueError(
                 "trace: backward() has already run from this output, and a Tensor graph's "
                 "steps cannot be re-read afterwards. Build the output again and call "
                 "trace(output) instead of output.backward(), or pass run_backward=True "
                 "(leaf gradients then accumulate a second time).")
-        run_backward = not (already_run and output._parents)
+        run_backward = not (already_run and output.parents)
     if not run_backward:
         if is_tensor:
             raise ValueError(
@@ -433,15 +443,15 @@ def trace(output: Node, *, gradient: Any = None, run_backward: bool | None = Non
     return Trace(output, seed, steps)
 
 
-def _read_values(output: Value) -> Trace:
+def _read_values(output: Node) -> Trace:
     """Rebuild the steps of the last backward pass from stored local derivatives and grads."""
-    if output.grad == 0.0 and output._parents:
+    if output.grad == 0.0 and output.parents:
         raise ValueError(f"trace(run_backward=False): {output!r} has grad 0, so no backward "
                          "pass has run from it; call output.backward() first, or trace(output)")
     steps: list[Step] = []
     for node in reversed(topological_order(output)):  # the engine's order
         upstream = node.grad
-        for index, (parent, local) in enumerate(zip(node._parents, node.local_derivatives())):
+        for index, (parent, local) in enumerate(zip(node.parents, node.local_derivatives())):
             steps.append(Step(node, parent, index, local, upstream, local * upstream))
     return Trace(output, output.grad, steps)
 

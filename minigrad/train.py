@@ -49,11 +49,13 @@ from tqdm.auto import tqdm
 
 from minigrad.data import batches
 from minigrad.engine import no_grad
+from minigrad.flow import FlowRecorder
 from minigrad.nn import Module, loss_function
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
 
-__all__ = ["fit", "evaluate", "predict", "History", "CALLBACK_METHODS"]
+__all__ = ["fit", "evaluate", "predict", "History", "CALLBACK_METHODS",
+           "speed_of_learning_curves"]
 
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "after_backward", "after_step",
                     "on_epoch_end")
@@ -220,3 +222,34 @@ def _split(data: Any, split: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"fit: {split} set needs x of shape (N, n_in) with N > 0 and N "
                          f"targets, got x {x.shape} and y {y.shape}")
     return x, y
+
+
+def speed_of_learning_curves(model: Module, x: Any, y: Any, *, epochs: int = 500,
+                             lr: float = 0.1, weight_decay: float = 5.0,
+                             loss: str | Callable = "cross_entropy",
+                             progress: bool = False) -> FlowRecorder:
+    r"""The book's experiment: each epoch measure s_l, then ONE full-batch step on (x, y).
+
+    The step is w <- (1 - lr lambda/n) w - lr dC/dw and b <- b - lr dC/db (biases not
+    decayed), n = len(x), with the gradient of the measurement itself: one backward pass per
+    epoch. The measured gradient leaves out the L2 term, as the book's does. Returns the
+    recorder holding one record per epoch (epoch j measured before step j). Trains ``model``
+    in place and clears its gradients at the end.
+    """
+    if epochs < 1:
+        raise ValueError(f"speed_of_learning_curves: epochs must be at least 1, got {epochs}")
+    recorder = FlowRecorder(x, y, every="epoch", lr=lr, loss=loss)
+    recorder.attach(model, None)
+    n = len(x.data if isinstance(x, Tensor) else x)
+    optimizer = SGD(weight_decay_groups(model, weight_decay / n), lr=lr)
+    bar = tqdm(total=epochs, desc="speed of learning", unit="epoch") if progress else None
+    for epoch in range(epochs):
+        # leaves the full-batch gradient in the parameters, for the step
+        recorder.measure(model, epoch=epoch, step=epoch, keep_gradients=True)
+        optimizer.step()
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    model.zero_grad()
+    return recorder

@@ -29,10 +29,10 @@ from minigrad.flow import (
     FlowReport,
     gradient_flow,
     linear_layers,
-    speed_of_learning_curves,
 )
 from minigrad.optim import SGD
-from minigrad.train import fit
+from minigrad.train import fit, speed_of_learning_curves
+from minigrad.viz import plot_curves, plot_speeds
 
 BOOK_NETS = ([784, 30, 30, 10], [784, 30, 30, 30, 10], [784, 30, 30, 30, 30, 10])
 # REFERENCE.md section 1: the last/first ratio over 1,000 initialisations (1st-99th percentile)
@@ -136,8 +136,9 @@ def test_flow_equals_numpy_backprop(sizes: list[int], batch: int, seed: int,
     for i, row in enumerate(report.layers):
         assert row.index == i + 1 and row.activation == activation
         assert row.role == ("output" if i == len(sizes) - 2 else f"hidden {i + 1}")
-        if i + 1 < len(report.layers) and expected["speed"][i] > 0:
-            assert row.gain == pytest.approx(expected["speed"][i + 1] / expected["speed"][i],
+        if i + 1 < len(report.layers) and expected["speed"][i + 1] > 0:
+            # the gain: s_l / s_(l+1), after / before on the way down (docs/glossary.md)
+            assert row.gain == pytest.approx(expected["speed"][i] / expected["speed"][i + 1],
                                              rel=1e-9)
         if expected["dw"][i] > 0:
             ratio = 0.5 * expected["dw"][i] / np.linalg.norm(weights[i])
@@ -254,6 +255,56 @@ def test_one_backward_pass_per_measurement(monkeypatch: pytest.MonkeyPatch) -> N
     assert calls[0] == 1 + 4
 
 
+def test_any_module_is_measured_by_its_linear_calls() -> None:
+    """A user's Module with its own parameters and activations called as methods: the Linear
+    calls are found in the graph; a Linear called twice gives a row per call."""
+
+    class Scale(nn.Module):
+        def __init__(self) -> None:
+            self.factor = Tensor(np.full(4, 0.5), requires_grad=True)
+
+        def forward(self, a: Tensor) -> Tensor:
+            return a * self.factor
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(3)
+            self.first, self.tied = nn.Linear(3, 4, rng=rng), nn.Linear(4, 4, rng=rng)
+            self.scale, self.out = Scale(), nn.Linear(4, 2, rng=rng)
+
+        def forward(self, a: Tensor) -> Tensor:
+            a = self.scale(self.first(a).tanh())
+            a = self.tied(self.tied(a).sigmoid()).sigmoid()  # one Linear, two calls
+            return self.out(a).sigmoid()
+
+    model = Net()
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    report = gradient_flow(model, x, labels)
+    assert [row.name for row in report.layers] == ["first", "tied", "tied (call 2)", "out"]
+    assert [row.activation for row in report.layers] == ["tanh", "sigmoid", "sigmoid", "sigmoid"]
+    # numpy: the same forward and Nielsen's deltas, call by call
+    w1, w2, w3 = model.first.weight.data, model.tied.weight.data, model.out.weight.data
+    b1, b2, b3 = model.first.bias.data, model.tied.bias.data, model.out.bias.data
+    z1 = x @ w1.T + b1
+    a1 = np.tanh(z1) * 0.5
+    z2 = a1 @ w2.T + b2
+    a2 = _sigmoid(z2)
+    z3 = a2 @ w2.T + b2
+    a3 = _sigmoid(z3)
+    z4 = a3 @ w3.T + b3
+    d4 = (_sigmoid(z4) - _one_hot(labels, 2)) / 5
+    d3 = (d4 @ w3) * a3 * (1 - a3)
+    d2 = (d3 @ w2) * a2 * (1 - a2)
+    d1 = (d2 @ w2) * 0.5 * (1 - np.tanh(z1) ** 2)
+    deltas, inputs = [d1, d2, d3, d4], [x, a1, a2, a3]
+    np.testing.assert_allclose(report.speeds, [np.linalg.norm(d.sum(0)) for d in deltas],
+                               rtol=1e-12)
+    np.testing.assert_allclose([r.weight_grad_norm for r in report.layers],
+                               [np.linalg.norm(d.T @ a) for d, a in zip(deltas, inputs)],
+                               rtol=1e-12)
+
+
 def test_bad_arguments_are_named() -> None:
     model = nn.mlp([3, 2], seed=0)
     x, y = np.zeros((4, 3)), np.zeros(4, dtype=int)
@@ -273,8 +324,15 @@ def test_bad_arguments_are_named() -> None:
         def forward(self, a: Tensor) -> Tensor:
             return a * self.factor
 
-    with pytest.raises(TypeError, match="cannot look inside Scale"):
-        gradient_flow(nn.Sequential(nn.Linear(3, 2), Scale()), x, y)
+    class Unused(nn.Module):  # has a Linear, but its forward never calls it
+        def __init__(self) -> None:
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, a: Tensor) -> Tensor:
+            return a[:, :2].sigmoid()
+
+    with pytest.raises(TypeError, match="output of Unused does not depend on any of its Linear"):
+        gradient_flow(Unused(), x, y)
     with pytest.raises(ValueError, match="every must be"):
         FlowRecorder(x, y, every=0)
 
@@ -330,7 +388,7 @@ def test_exploding_chain_verdict_says_the_gradient_grows() -> None:
         a = 0.5  # sigma(0)
     report = gradient_flow(nn.Sequential(*layers), x, np.array([[1.0]]))
     for row in report.layers[:-2]:  # hidden 1, 2: w sigma'(z) = 25 on the way down
-        assert row.gain == pytest.approx(1 / 25, rel=1e-12)
+        assert row.gain == pytest.approx(25, rel=1e-12)
     assert report.layers[0].speed / report.layers[2].speed == pytest.approx(625, rel=1e-12)
     assert "learns 625x faster than the last hidden layer" in report.layers[0].verdict
     assert "gradient grows x25 from layer 2" in report.layers[0].verdict
@@ -364,7 +422,7 @@ def test_saturated_and_dead_layers_are_named(book_batch: tuple) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ax = report.plot()
+    ax = plot_speeds(report)
     assert np.isnan(ax.patches[0].get_height())  # no bar for a zero on the log axis
     plt.close("all")
 
@@ -430,7 +488,6 @@ def test_draw_layers_shows_every_speed_and_gain(book_report: FlowReport) -> None
     assert f"last hidden / first hidden = {book_report.last_over_first:.3g}x" in source
     assert "label=<" not in source  # no HTML-like labels: the in-process renderer can't
     assert source.count("->") == len(book_report.layers)  # input -> 1 -> ... -> L
-    assert book_report.draw().source == source
 
 
 def test_draw_layers_renders_svg_without_system_graphviz(
@@ -453,7 +510,7 @@ def test_plots_draw_with_agg(book_report: FlowReport, tmp_path: Path) -> None:
 
     from minigrad.viz.plots import save_figure
 
-    ax = book_report.plot()
+    ax = plot_speeds(book_report)
     assert ax.get_yscale() == "log"
     assert len(ax.patches) == len(book_report.layers)
     assert [p.get_height() for p in ax.patches] == pytest.approx(book_report.speeds)
@@ -461,7 +518,7 @@ def test_plots_draw_with_agg(book_report: FlowReport, tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     figure, own = plt.subplots()
-    assert book_report.plot(ax=own) is own
+    assert plot_speeds(book_report, ax=own) is own
     plt.close(figure)
     assert not plt.get_fignums()
 
@@ -563,7 +620,7 @@ def test_recorder_csv_and_plot(tmp_path: Path) -> None:
     assert len(rows) == 6 * 4
     assert [float(r["speed"]) for r in rows] == history.speeds.ravel().tolist()
     assert [int(r["epoch"]) for r in rows[::4]] == list(range(6))
-    ax = history.plot()
+    ax = plot_curves(history)
     assert ax.get_yscale() == "log" and len(ax.lines) == 3
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), history.hidden_speeds[:, 0])
     plt.close("all")

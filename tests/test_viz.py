@@ -466,7 +466,7 @@ def test_every_picture_uses_one_font() -> None:
 
 
 def test_tensor_graphs_name_nodes_by_layer() -> None:
-    from minigrad.viz.style import layer_names
+    from minigrad.names import layer_names
 
     cost, model = small_mlp()
     order = topological_order(cost)

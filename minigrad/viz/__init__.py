@@ -1,30 +1,47 @@
 """Pictures of the backward pass: graphs, the chain-rule product, per-layer gradient flow.
 
-    from minigrad.viz import draw_graph, draw_chain, draw_layers, save
+    from minigrad.viz import draw_graph, draw_chain, draw_layers, plot_speeds, save
     save(draw_graph(loss), "graph.svg")                    # every node, every local derivative
     save(draw_chain(trace(C).path(b1)), "chain.svg")       # Nielsen's eq. 122, factor by factor
     save(draw_layers(gradient_flow(model, x, y)), "layers.svg")   # one box per layer
+    save_figure(plot_speeds(report), "speeds.png")         # matplotlib: bars of s_l
 
-Everything returns a ``graphviz.Digraph`` (shown inline in Jupyter). ``save`` writes SVG with or
-without a system Graphviz. Importing this package never imports matplotlib: the plots live in
-``minigrad.viz.plots``.
+The pictures only read what the floors below made (a graph after backward, a Trace, a
+FlowReport, a FlowRecorder); none runs a backward pass. Graphs are ``graphviz.Digraph``
+objects (:class:`~minigrad.viz.render.Picture`: shown inline in Jupyter); ``save`` writes SVG
+with or without a system Graphviz. The rooms: ``render`` (Picture, save, render_svg),
+``style`` (colours, scales, number formats), ``labels`` (escaping, wrapping, the legend),
+``graph``, ``chain``, ``layers`` and ``plots`` (matplotlib, imported only when a plot is drawn).
 """
 
 from __future__ import annotations
 
-from minigrad.viz.chain import chain_factors, draw_chain
+from minigrad.factors import chain_factors
+from minigrad.viz.chain import draw_chain
 from minigrad.viz.graph import draw_graph
 from minigrad.viz.layers import draw_layers
-from minigrad.viz.render import GraphvizNotFound, RenderError, render_svg, save, which_renderer
+from minigrad.viz.plots import plot_curves, plot_speeds, save_figure
+from minigrad.viz.render import (
+    GraphvizNotFound,
+    Picture,
+    RenderError,
+    render_svg,
+    save,
+    which_renderer,
+)
 
 __all__ = [
     "draw_graph",
     "draw_chain",
     "draw_layers",
     "chain_factors",
+    "plot_speeds",
+    "plot_curves",
+    "save_figure",
     "save",
     "render_svg",
     "which_renderer",
+    "Picture",
     "GraphvizNotFound",
     "RenderError",
 ]

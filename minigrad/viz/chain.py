@@ -33,144 +33,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import graphviz
-import numpy as np
 
-from minigrad.engine import Node, topological_order
-from minigrad.trace import Path, PathStep, summarize
-from minigrad.value import Value
-from minigrad.viz.style import (
-    GREYS,
-    Picture,
-    describe_missing_local,
-    escape_record,
-    family,
-    fill_color,
-    fmt,
-    glyph,
-    layer_names,
-    plain_label,
-    wrap,
-)
+from minigrad.factors import SIGMA_CEILING, Factor, chain_factors, chain_target
+from minigrad.names import fmt
+from minigrad.viz.labels import escape_record, plain_label, wrap
+from minigrad.viz.render import Picture
+from minigrad.viz.style import GREYS, family, fill_color, glyph
 
 __all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING", "PER_ROW"]
 
-SIGMA_CEILING = 0.25  # max of sigma'(z) = sigma(z)(1 - sigma(z)), at z = 0
-_DERIVATIVE_NAMES = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
-# dC/dz^L of a loss computed from the output layer's z^L (one node whose parent is z^L).
-_OUTPUT_ERRORS = {"cross_entropy": "(a{L} − y)/N", "softmax_cross_entropy": "(softmax(z{L}) − y)/N"}
 # Factor boxes per row by default (a tensor's boxes are wider): the picture stays about twice as
 # wide as it is tall, so it reads on a page without zooming.
 PER_ROW = {"number": 6, "tensor": 4}
 _CAPTION_WIDTH = 96  # characters per caption line
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One factor of the product, with the running product beneath it."""
-
-    name: str  # "σ′(z1)", "w2", "∂C/∂a4"; for tensors "σ′(z¹)", "(w²)ᵀ", "δ⁵ = (a⁵ − y)/N"
-    value: float | None  # the number (None for a tensor factor: see text)
-    text: str  # how the value is written in its box (for tensors: its size summary)
-    gain: float  # how much it scales the gradient: |value| (norm ratio for tensors)
-    product: float | None  # the running product of this factor and all to its right
-    product_text: str  # the product (for tensors: its norm)
-    product_name: str  # "∂C/∂z1", "δ¹" (what the product is), or "" when unknown
-    kind: str  # "sigma" (an activation's derivative), "weight", "cost" or "other"
-    detail: str = ""  # one more line: the share of the ¼ ceiling, a weight matrix's shape
-    product_shape: tuple[int, ...] = ()  # the shape of a tensor product
-
-
-def chain_factors(path_or_factors: Sequence[Any]) -> tuple[list[Factor], int]:
-    """The factors in the order of the equation, and how many factors of exactly 1 were left out."""
-    items = list(path_or_factors)
-    if not items:
-        raise ValueError("draw_chain: the path is empty (the node is the output itself)")
-    if all(isinstance(p, PathStep) for p in items):
-        record = path_or_factors.record if isinstance(path_or_factors, Path) else None
-        if isinstance(items[0].node, Value):
-            return _value_factors(items, record)
-        return _tensor_factors(items, record), 0
-    return _plain_factors(items), 0
-
-
-def _ceiling_share(value: float) -> str:
-    """'85% of the ¼ ceiling' for a sigma' value."""
-    return f"{value / SIGMA_CEILING:.0%} of the ¼ ceiling"
-
-
-# ---- factors from a traced path of Values -------------------------------------------------------
-def _value_factors(path: list[PathStep], record: Any) -> tuple[list[Factor], int]:
-    name = record.name if record is not None else (lambda n: n.label or n.op or "leaf")
-    root = name(record.output) if record is not None else (path[0].node.label or "C")
-    if record is not None:
-        seed = record.seed
-    else:  # a bare list of steps: recover the seed from the first product
-        seed = path[0].product / path[0].factor if path[0].factor else 1.0
-    first_act = next((k for k, p in enumerate(path) if p.node.op in _DERIVATIVE_NAMES), None)
-    factors: list[Factor] = []  # in backward order (the cost first)
-    start = 0
-    if first_act is not None:
-        # Everything between C and the last activation a_L is one factor, dC/da_L.
-        a_last = name(path[first_act].node)
-        cost_name = f"∂{root if root != a_last else 'C'}/∂{a_last}"
-        if first_act == 0:
-            value, product = seed, seed
-        else:
-            value = math.prod(p.factor for p in path[:first_act])
-            product = path[first_act - 1].product
-        factors.append(Factor(cost_name, value, fmt(value), abs(value), product, fmt(product),
-                              cost_name, "cost"))
-        start = first_act
-    skipped = 0
-    for p in path[start:]:
-        node, parent, f = p.node, p.parent, p.factor
-        if node.op in ("+", "-") and f == 1.0:
-            skipped += 1  # multiplies by exactly 1
-            continue
-        detail = ""
-        if node.op in _DERIVATIVE_NAMES:
-            label, kind = f"{_DERIVATIVE_NAMES[node.op]}({name(parent)})", "sigma"
-            detail = _ceiling_share(f) if node.op == "sigmoid" else ""
-        elif node.op == "*" and len(node._parents) == 2:
-            other = node._parents[1 - p.index]
-            label = other.label or fmt(other.data, 4)
-            kind = "weight" if other.is_leaf else "other"
-        else:
-            label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
-        factors.append(Factor(label, f, fmt(f), abs(f), p.product, fmt(p.product),
-                              f"∂{root}/∂{name(parent)}", kind, detail))
-    return factors[::-1], skipped
-
-
-# ---- factors from a traced path of Tensors ------------------------------------------------------
-class _Namer:
-    """Names of a tensor graph's nodes: by layer (z¹, a¹, w¹, b¹, x), else label, else op#i."""
-
-    def __init__(self, path: list[PathStep], record: Any) -> None:
-        output = record.output if record is not None else path[0].node
-        self.by_layer = layer_names(record.nodes if record is not None
-                                    else topological_order(output))
-        self.record = record
-        self.root = output.label or ("C" if np.size(output.data) == 1 else self.fallback(output))
-
-    def fallback(self, node: Node) -> str:
-        if self.record is not None:
-            return self.record.name(node)
-        return node.label or node.op or "leaf"
-
-    def __call__(self, node: Node) -> str:
-        return self.by_layer.get(node) or self.fallback(node)
-
-    def gradient(self, node: Node) -> str:
-        """What the gradient with respect to ``node`` is called: δˡ for z^l, else ∂C/∂node."""
-        name = self(node)
-        return f"δ{name[1:]}" if node.op == "linear" and name.startswith("z") else \
-            f"∂{self.root}/∂{name}"
-
 
 def _gain_text(gain: float) -> str:
     """'×0.21 ↓', '×1.02 ↑' (a third digit when two would round to 1), '' when undefined."""
@@ -180,129 +58,6 @@ def _gain_text(gain: float) -> str:
     if text == "1" and glyph(gain) != "=":
         text = fmt(gain, 3)
     return f"×{text} {glyph(gain)}"
-
-
-def _transposed(name: str) -> str:
-    """'(w²)ᵀ', 'xᵀ'."""
-    return f"{name}ᵀ" if len(name) == 1 else f"({name})ᵀ"
-
-
-def _jacobian_text(local: Any, op: str) -> str:
-    """The size of a local Jacobian: ×1 for a number, ‖J‖ and mean|J| for an array."""
-    summary = summarize(local)
-    if summary is None:
-        return describe_missing_local(op)
-    if not summary.shape:
-        return f"×{fmt(local, 4)}"
-    return f"‖J‖ {fmt(summary.norm, 3)},  mean|J| {fmt(summary.mean_abs, 3)}"
-
-
-def _tensor_factors(path: list[PathStep], record: Any) -> list[Factor]:
-    name = _Namer(path, record)
-    seed_size = summarize(record.seed).norm if record is not None else 1.0
-    factors: list[Factor] = []  # in backward order (the cost first)
-    # The steps of the cost, above the network's last layer, make one factor (dC/dz^L = δᴸ).
-    first = next((k for k, p in enumerate(path)
-                  if p.node.op == "linear" or p.node.op in _DERIVATIVE_NAMES), 0)
-    if first:
-        factors.append(_cost_factor(path[:first], name, seed_size))
-    for p in path[first:]:
-        factors.append(_tensor_factor(p, name))
-    return factors[::-1]
-
-
-def _cost_factor(steps: list[PathStep], name: _Namer, seed_size: float) -> Factor:
-    """δᴸ = (aᴸ − y)/N for the cross-entropy of z^L; ∂C/∂(its parent) for any other cost."""
-    last = steps[-1]
-    parent, product = last.parent, last.product_summary
-    layer = name(parent)[1:] if parent.op == "linear" else ""
-    formula = _OUTPUT_ERRORS.get(last.node.op) if len(steps) == 1 and layer else None
-    if formula is not None:
-        label = f"δ{layer} = " + formula.format(L=layer)
-    else:
-        label = f"δ{layer} = ∂{name.root}/∂z{layer}" if layer else name.gradient(parent)
-    if len(steps) == 1:
-        local = summarize(last.factor)
-        text = (describe_missing_local(last.node.op) if local is None else
-                f"mean|·| {fmt(local.mean_abs, 3)},  shape {local.shape}" if local.shape else
-                f"×{fmt(last.factor, 4)}")
-    else:
-        text = f"{len(steps)} steps of the cost"
-    detail = f"the output error ∂C/∂z{layer}" if formula is not None else ""
-    gain = product.norm / seed_size if seed_size else math.nan
-    return Factor(label, None, text, gain, None, fmt(product.norm, 4), name.gradient(parent),
-                  "cost", detail, product.shape)
-
-
-def _tensor_factor(p: PathStep, name: _Namer) -> Factor:
-    """One step of a network's path, named by layer."""
-    node, parent = p.node, p.parent
-    detail = ""
-    if node.op in _DERIVATIVE_NAMES:
-        label, kind = f"{_DERIVATIVE_NAMES[node.op]}({name(parent)})", "sigma"
-        local = np.asarray(p.factor, dtype=float) if p.factor is not None else None
-        if local is None:
-            text = describe_missing_local(node.op)
-        else:
-            mean, top = float(np.abs(local).mean()), float(np.abs(local).max())
-            text = f"mean {fmt(mean, 3)},  max {fmt(top, 3)}"
-            if node.op == "sigmoid":
-                detail = "mean: " + _ceiling_share(mean)
-    elif node.op == "linear":
-        x, weight = node._parents[0], node._parents[1]
-        layer = name(node)[1:] if name(node).startswith("z") else ""
-        if p.index == 0:  # dz/dx = w: the gradient goes down through the weights
-            label, kind = _transposed(name(weight)), "weight"
-            text = _jacobian_text(p.factor, node.op)
-            n_out, n_in = np.shape(weight.data)
-            detail = f"{n_out}×{n_in} weights"
-        elif p.index == 1:  # dz/dw = x: dC/dw^l = δˡ (a^{l-1})ᵀ
-            label, kind = _transposed(name(x)), "other"
-            text = _jacobian_text(p.factor, node.op)
-        else:  # dz/db = 1 for every example: dC/db^l is δˡ summed over the batch
-            batched = np.ndim(node.data) == 2
-            label = "Σ over the batch" if batched else f"∂z{layer}/∂b{layer} = 1"
-            kind = "other"
-            text = f"∂z{layer}/∂b{layer} = 1,  N = {np.shape(node.data)[0]}" if batched else "×1"
-    else:
-        label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
-        text = _jacobian_text(p.factor, node.op)
-    product = p.product_summary
-    return Factor(label, None, text, p.gain, None, fmt(product.norm, 4), name.gradient(parent),
-                  kind, detail, product.shape)
-
-
-# ---- factors from (name, value) pairs -----------------------------------------------------------
-def _plain_factors(items: list[Any]) -> list[Factor]:
-    pairs = []
-    for item in items:
-        try:
-            label, value = item
-            pairs.append((str(label), float(value)))
-        except (TypeError, ValueError):
-            raise TypeError(f"draw_chain: expected PathSteps from Trace.path(node) or "
-                            f"(name, value) pairs, got {item!r}") from None
-    factors: list[Factor] = []
-    product = 1.0
-    for label, value in reversed(pairs):  # backpropagation starts at the right end
-        product *= value
-        kind = _kind_of(label)
-        detail = _ceiling_share(value) if kind == "sigma" and label.startswith("σ′") else ""
-        factors.append(Factor(label, value, fmt(value), abs(value), product, fmt(product), "",
-                              kind, detail))
-    return factors[::-1]
-
-
-def _kind_of(name: str) -> str:
-    """Guess a plain factor's kind from its name: σ′..., w..., ∂C/∂... / dC/d..."""
-    lowered = name.lower()
-    if lowered.startswith(("σ′", "σ'", "sigma'", "sigma′", "tanh′", "tanh'", "relu′", "relu'")):
-        return "sigma"
-    if lowered.startswith("w"):
-        return "weight"
-    if lowered.startswith(("∂c", "dc")):
-        return "cost"
-    return "other"
 
 
 # ---- the picture --------------------------------------------------------------------------------
@@ -322,7 +77,7 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
         raise ValueError(f"draw_chain: per_row must be at least 2, got {per_row}")
     factors, skipped = chain_factors(path_or_factors)
     is_scalar = factors[0].value is not None
-    target = _target_name(path_or_factors, is_scalar)
+    target = chain_target(path_or_factors)
     per_row = per_row or PER_ROW["number" if is_scalar else "tensor"]
 
     graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.3", "ranksep": "0.3",
@@ -503,17 +258,6 @@ def _total_text(total: Factor) -> str:
     if total.product is not None:
         return fmt(total.product, 10)
     return f"‖·‖ {total.product_text}, shape {total.product_shape}"
-
-
-def _target_name(path_or_factors: Any, is_scalar: bool) -> str:
-    """'∂C/∂b1' for a traced path ('∂C/∂b¹' in a network of tensors), '' for plain factors."""
-    if not isinstance(path_or_factors, Path):
-        return ""
-    record = path_or_factors.record
-    if is_scalar:
-        return f"∂{record.name(record.output)}/∂{record.name(path_or_factors.target)}"
-    name = _Namer(list(path_or_factors), record)
-    return f"∂{name.root}/∂{name(path_or_factors.target)}"
 
 
 def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) -> str:

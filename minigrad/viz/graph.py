@@ -33,30 +33,20 @@ import graphviz
 import numpy as np
 
 from minigrad.engine import Node, topological_order
-from minigrad.flow import speed_of_learning
-from minigrad.trace import Trace, summarize
-from minigrad.value import Value
-from minigrad.viz.style import (
-    ACTIVATION_OPS,
-    GREYS,
-    LogScale,
-    Picture,
+from minigrad.flow import layer_gains, speed_of_learning
+from minigrad.names import ACTIVATIONS, NodeNames, describe_missing_local, gain_label, superscript
+from minigrad.trace import Trace, holds_array, summarize
+from minigrad.viz.labels import (
     add_gradient_legend,
-    describe_missing_local,
-    edge_style,
     escape_plain,
     escape_record,
-    fill_color,
-    fmt,
-    fmt_exact,
-    glyph,
-    layer_names,
     plain_label,
-    superscript,
     wrap,
 )
+from minigrad.viz.render import Picture
+from minigrad.viz.style import GREYS, LogScale, edge_style, fill_color, fmt, fmt_exact, glyph
 
-__all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]
+__all__ = ["draw_graph", "SHOW_OPTIONS"]
 
 SHOW_OPTIONS = ("data", "grad", "local", "contribution")
 RANKDIRS = ("BT", "TB", "LR", "RL")
@@ -95,7 +85,7 @@ def draw_graph(
     order = topological_order(root)  # each node after its parents; iterative
     graph = _new_graph(rankdir, title)
     if len(order) > max_nodes:
-        is_network = not isinstance(root, Value) and any(n.op == "linear" for n in order)
+        is_network = holds_array(root) and any(n.op == "linear" for n in order)
         if is_network:
             _draw_layers(graph, root, order, max_nodes, rankdir, legend)
         else:
@@ -136,25 +126,24 @@ def _tagged(tag: str, lines: list[str], rankdir: str) -> str:
 # ---- every node ---------------------------------------------------------------------------------
 def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: Trace | None,
                 rankdir: str, show: set[str], legend: bool) -> None:
-    is_tensor = not isinstance(root, Value)
+    is_tensor = holds_array(root)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
-    shown = _display_names(root, order) if is_tensor else {}
-    names = {node: shown.get(node) or node.label or f"{node.op or 'leaf'}#{i}"
-             for i, node in enumerate(order)}
+    namer = trace.names if trace is not None else NodeNames(root, order)
+    names = {node: namer(node) for node in order}
     steps = {(s.node, s.index): s for s in trace.steps} if trace is not None else {}
     edges = [_edge(node, index, parent, steps, is_tensor)
-             for node in order for index, parent in enumerate(node._parents)]
+             for node in order for index, parent in enumerate(node.parents)]
     scale = LogScale(e["size"] for e in edges)
 
     for node in order:
         if is_tensor:
-            label, tooltip = _tensor_label(node, shown.get(node) or node.label, show, rankdir)
+            label, tooltip = _tensor_label(node, names[node], show, rankdir)
         else:
             fields, tooltip = _value_fields(node, show)
             label = _record(fields, rankdir)
         graph.node(ids[node], label, shape="record", tooltip=tooltip,
                    penwidth="2" if node is root else "1")
-        if node._parents:
+        if node.parents:
             graph.node(ids[node] + "_op", escape_plain(node.op), shape="ellipse",
                        fontsize="10", height="0.3", width="0.4", margin="0.02",
                        tooltip=f"op {node.op} makes {names[node]}")
@@ -178,14 +167,6 @@ def _value_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
     if "grad" in show:
         fields.append(f"grad {fmt(node.grad)}")
     return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(node.grad)}"
-
-
-def _display_names(root: Node, order: list[Node]) -> dict[Node, str]:
-    """Layer names (z¹, a¹, w¹, b¹, x) and C for an unlabelled one-number output."""
-    names = layer_names(order)
-    if not root.label and np.size(root.data) == 1:
-        names[root] = "C"
-    return names
 
 
 def _tensor_label(node: Node, name: str, show: set[str], rankdir: str) -> tuple[str, str]:
@@ -268,12 +249,12 @@ def _layers(order: list[Node]) -> list[tuple[Node, Node | None]]:
     """(linear node, the activation applied to it or None), input layer first."""
     users: dict[Node, list[Node]] = {}
     for node in order:
-        for parent in node._parents:
+        for parent in node.parents:
             users.setdefault(parent, []).append(node)
     layers = []
     for node in order:
         if node.op == "linear":
-            act = next((u for u in users.get(node, ()) if u.op in ACTIVATION_OPS), None)
+            act = next((u for u in users.get(node, ()) if u.op in ACTIVATIONS), None)
             layers.append((node, act))
     return layers
 
@@ -287,11 +268,11 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
                  rankdir: str, legend: bool) -> None:
     layers = _layers(order)
     speeds = [_speed(z) for z, _ in layers]
-    gains = [_gain(speeds[i], speeds[i + 1]) for i in range(len(layers) - 1)] + [math.nan]
+    gains = layer_gains([math.nan if s is None else s for s in speeds])  # s_l / s_(l+1)
     scale = LogScale(speeds)
     shown = sum(1 + (act is not None) for _, act in layers)
     for i, ((z, act), speed, gain) in enumerate(zip(layers, speeds, gains)):
-        weight = z._parents[1]
+        weight = z.parents[1]
         n_out, n_in = weight.data.shape
         mark = superscript(i + 1)
         lines = [f"linear {n_in}→{n_out}" + (f" + {act.op}" if act else ""),
@@ -300,17 +281,17 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
             lines.append(f"‖dC/dw{mark}‖ {fmt(summarize(weight.grad).norm, 4)}")
         slope = summarize(act.local_derivatives()[0]) if act is not None else None
         if slope is not None:
-            name = "σ′" if act.op == "sigmoid" else f"{act.op}′"
-            lines.append(f"mean {name}(z{mark}) {fmt(slope.mean_abs, 3)}")
+            lines.append(f"mean {ACTIVATIONS[act.op].derivative}(z{mark}) "
+                         f"{fmt(slope.mean_abs, 3)}")
         lines.append("output layer" if i == len(layers) - 1 else
-                     f"x{fmt(gain, 2)} {glyph(gain)}  vs layer {i + 2}")
+                     f"gain {gain_label(gain)} {glyph(gain)}  from layer {i + 2}".rstrip())
         graph.node(f"layer{i}", _tagged(f"layer {i + 1}", lines, rankdir), shape="record",
                    style="filled", fillcolor=fill_color(gain, scale.position(speed or 0.0)))
         if i:
             previous = speeds[i - 1]
-            graph.edge(f"layer{i - 1}", f"layer{i}", dir="back", label=f"x{fmt(gains[i - 1], 2)}",
+            graph.edge(f"layer{i - 1}", f"layer{i}", dir="back", label=gain_label(gains[i - 1]),
                        **edge_style(previous, gains[i - 1], scale))
-    first_input = layers[0][0]._parents[0]
+    first_input = layers[0][0].parents[0]
     graph.node("input", _tagged(first_input.label or "input", [f"shape {first_input.data.shape}"],
                                 rankdir), shape="record", color=GREYS[3])
     graph.edge("input", "layer0", dir="back", style="dashed", color=GREYS[2])
@@ -321,37 +302,31 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
     graph.edge(f"layer{len(layers) - 1}", "output", dir="back", color=GREYS[4])
     note = (f"collapsed: {len(order)} nodes > max_nodes={max_nodes}, so one box per layer "
             f"({len(layers)} layers, {len(order) - shown} other nodes not drawn: weights, "
-            f"biases, input, cost). Gain x: ‖dC/db‖ of a layer over that of the layer above. "
+            f"biases, input, cost). Gain x: ‖dC/db‖ of a layer over that of the layer above "
+            f"(below 1: the gradient shrinks on its way down). "
             f"draw_graph(..., max_nodes={len(order)}) draws every node.")
     graph.node("collapsed_note", plain_label(wrap(note)), shape="note", fontsize="10",
                color=GREYS[3])
     if legend:
         add_gradient_legend(graph, scale, what="layer's speed of learning ‖dC/db‖",
-                            beside="output", meaning=("(the layer below learns slower)",
-                                                      "(the layer below learns faster)"))
-
-
-def _gain(lower: float | None, upper: float | None) -> float:
-    """lower / upper, nan when either is missing or the upper is 0."""
-    if lower is None or upper is None or upper == 0.0:
-        return math.nan
-    return lower / upper
+                            beside="output", gain_is="‖dC/db‖ of the layer below / of the "
+                                                     "layer above")
 
 
 # ---- collapsed: a summary box -------------------------------------------------------------------
 def _draw_summary(graph: graphviz.Digraph, root: Node, order: list[Node], max_nodes: int,
                   rankdir: str) -> None:
-    is_tensor = not isinstance(root, Value)
+    is_tensor = holds_array(root)
     depth: dict[Node, int] = {}
     ops: Counter[str] = Counter()
     edges = 0
     for node in order:  # parents come first: the longest path, without recursion
-        parents = node._parents
+        parents = node.parents
         depth[node] = 1 + max(depth[p] for p in parents) if parents else 0
         edges += len(parents)
         if parents:
             ops[node.op] += 1
-    leaves = [n for n in order if not n._parents]
+    leaves = [n for n in order if not n.parents]
     sized = [(summarize(n.grad).norm if is_tensor else abs(n.grad), n) for n in leaves
              if n.grad is not None]
     size_word = "‖grad‖" if is_tensor else "|grad|"

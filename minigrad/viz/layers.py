@@ -1,16 +1,17 @@
 """The layer-level picture of a network: one box per layer with its speed of learning.
 
     from minigrad.flow import gradient_flow
-    from minigrad.viz.layers import draw_layers
+    from minigrad.viz import draw_layers
     draw_layers(gradient_flow(model, x, y))      # a graphviz.Digraph; save(graph, "layers.svg")
 
 The layers stand in a column as in the graph pictures: the input at the bottom, the output layer
 on top, the gradient flowing down. Each box shows the layer's speed of learning s_l = ||dC/db^l||,
 its saturation and mean sigma'(z), and the verdict of the report in a few words (the whole
 verdict, with ||dC/dW||, is in the box's tooltip and in ``report.table()``); its fill shade
-grows with s_l on a log scale (pale: slow). The edge between two layers carries the gain
-s_{l+1}/s_l of the report (``x4.9``: the layer above learns 4.9 times faster) and the colours of
-:mod:`minigrad.viz.style`: blue when the gradient shrinks on its way down, red when it grows.
+grows with s_l on a log scale (pale: slow). The edge between two layers carries the lower
+layer's gain s_l / s_{l+1} of the report (``x0.2``: the gradient is 5 times smaller after the
+way down into layer l; docs/glossary.md) and the colours of :mod:`minigrad.viz.style`: blue
+when the gradient shrinks on its way down (gain < 1), red when it grows.
 The title gives the last/first hidden-layer ratio. Plain labels only (the in-process renderer
 cannot draw HTML labels). Reads the report; runs no backward pass.
 """
@@ -19,16 +20,11 @@ from __future__ import annotations
 
 import graphviz
 
-from minigrad.flow import FlowReport, LayerFlow, gain_label
-from minigrad.viz.style import (
-    GREYS,
-    LogScale,
-    Picture,
-    edge_style,
-    escape_plain,
-    plain_label,
-    wrap,
-)
+from minigrad.flow.report import FlowReport, LayerFlow
+from minigrad.names import ACTIVATIONS, gain_label
+from minigrad.viz.labels import GAIN_WORDS, escape_plain, plain_label, wrap
+from minigrad.viz.render import Picture
+from minigrad.viz.style import GREYS, LogScale, edge_style
 
 __all__ = ["draw_layers", "SPEED_FILLS"]
 
@@ -64,11 +60,9 @@ def draw_layers(report: FlowReport, *, rankdir: str = "BT", verdicts: bool = Tru
         graph.node(_node_id(row), _label(row, verdicts), fillcolor=fill,
                    penwidth="2" if row.role == "output" else "1", tooltip=_tooltip(row))
     for below, above in zip(report.layers[:-1], report.layers[1:]):
-        down = None if below.gain is None else 1.0 / below.gain  # the factor on the way down
-        # No arrowhead: the label is a ratio of the two speeds, read upwards, while the
-        # gradient itself flows down (the colour says whether it shrinks on that way).
-        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain), dir="none",
-                   **edge_style(below.speed if below.gain else None, down, scale))
+        # The arrow points the way the gradient flows: down, into the lower layer.
+        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain), dir="back",
+                   **edge_style(below.speed if below.gain else None, below.gain, scale))
     graph.node("legend", _legend(report), shape="plaintext", style="", fontsize="10")
     return graph
 
@@ -84,10 +78,12 @@ def _label(row: LayerFlow, verdicts: bool) -> str:
              f"speed s = {row.speed:.3g}"]
     figures = []
     if row.saturation is not None:
-        word = "zero (dead)" if row.activation == "relu" else "saturated"
+        activation = ACTIVATIONS.get(row.activation)
+        word = activation.saturated_word if activation is not None else "saturated"
         figures.append(f"{word} {row.saturation:.0%}")
     if row.mean_dsigma is not None:
-        figures.append(f"mean σ′(z) {row.mean_dsigma:.3g}")
+        name = activation.derivative if activation is not None else "σ′"
+        figures.append(f"mean {name}(z) {row.mean_dsigma:.3g}")
     if figures:
         lines.append(",  ".join(figures))
     if row.update_data is not None:
@@ -127,9 +123,8 @@ def _legend(report: FlowReport) -> str:
     slow, fast = min(report.speeds), max(report.speeds)
     lines = ["fill: speed of learning s = ‖dC/db‖, log scale,",
              f"    pale {slow:.3g} to strong {fast:.3g}",
-             "edge xg: the layer above learns g times faster",
-             "    (the table's gain column)",
-             "blue edge: the gradient shrinks on its way down,",
-             "    red: it grows",
+             "edge x g: the gain s(below) / s(above),",
+             "    the table's gain column",
+             *GAIN_WORDS,
              f"batch of {report.batch_size}, loss {report.loss}" if report.batch_size else ""]
     return "".join(escape_plain(line) + "\\l" for line in lines if line)

@@ -1,7 +1,7 @@
 """matplotlib pictures of the gradient flow: speeds per layer, speed-of-learning curves.
 
     ax = plot_speeds(gradient_flow(model, x, y))       # bars of s_l, log scale
-    ax = plot_curves(speed_of_learning_curves(...))    # Nielsen's curves, one line per layer
+    ax = plot_curves(train.speed_of_learning_curves(...))   # Nielsen's curves, a line per layer
     save_figure(ax, "speeds.png")
 
 Every function takes an ``ax`` to draw into (a new figure when None) and returns it.
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from minigrad.names import gain_label
 
 if TYPE_CHECKING:  # only for the annotations: no import cycle, no cost at run time
     from minigrad.flow import FlowRecorder, FlowReport
@@ -36,8 +38,6 @@ def _new_axes(ax: Any, figsize: tuple[float, float]) -> Any:
 
 def plot_speeds(report: FlowReport, ax: Any = None) -> Any:
     """Bars of the speed of learning s_l per layer on a log axis, each gain between its bars."""
-    from minigrad.flow import gain_label
-
     ax = _new_axes(ax, (1.6 + 1.1 * len(report.layers), 4.0))
     speeds = np.array(report.speeds, dtype=float)
     positions = np.arange(len(speeds))

@@ -1,6 +1,8 @@
 """Turn a graphviz graph (or DOT source) into SVG text or a file on disk.
 
-This is the only module in minigrad that renders graphs. There are two renderers:
+This is the only module in minigrad that renders graphs, and the home of :class:`Picture`, the
+``graphviz.Digraph`` every picture is (it displays inline in Jupyter through the same
+renderer). There are two renderers:
 
 * "dot": the system Graphviz program, used whenever ``shutil.which("dot")`` finds it.
   It handles every format (SVG, PNG, PDF).
@@ -24,8 +26,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import graphviz
+
+from minigrad.viz.style import FONT
+
+__all__ = ["Picture", "save", "render_svg", "which_renderer", "GraphvizNotFound", "RenderError"]
 
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
@@ -37,6 +44,40 @@ INSTALL_HELP = (
     "    conda install graphviz     (conda)\n"
     "SVG output works without it: save to a .svg file instead."
 )
+
+
+class Picture(graphviz.Digraph):
+    """A graphviz.Digraph that shows inline in Jupyter and renders SVG without system Graphviz.
+
+    Display and ``.render()`` use this module's renderers (system ``dot`` when installed,
+    else the in-process SVG renderer); every picture uses the one font ``style.FONT``;
+    everything else is plain ``graphviz.Digraph``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "svg")
+        for key in ("graph_attr", "node_attr", "edge_attr"):  # one font: boxes fit their text
+            kwargs[key] = {"fontname": FONT, **(kwargs.get(key) or {})}
+        super().__init__(*args, **kwargs)
+
+    def _repr_image_svg_xml(self) -> str:  # what Jupyter calls to display the graph
+        return render_svg(self)
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
+        """As graphviz's render (source file, then ``<source>.<format>``); SVG needs no dot."""
+        if shutil.which("dot") or view:
+            return super().render(filename, directory, view=view, cleanup=cleanup,
+                                  format=format, **kwargs)
+        if filename is not None:
+            self.filename = filename
+        if directory is not None:
+            self.directory = directory
+        source = Path(self.filepath)
+        out = save(self, source.with_name(f"{source.name}.{format or self.format}"))
+        if not cleanup:
+            save(self, source, format="dot")
+        return str(out)
 
 
 class GraphvizNotFound(RuntimeError):

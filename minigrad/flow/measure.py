@@ -1,0 +1,210 @@
+r"""The gradient-flow measurement on a minigrad model: one forward, one backward, one report.
+
+    report = gradient_flow(model, x, y)
+
+The model runs its own ``forward`` (Sequential, Residual, a user's Module, activations called as
+methods or functions: anything). The layers are then found in the recorded graph: every
+``linear`` node whose weight belongs to an ``nn.Linear`` of the model is one call of that
+layer, z^l; the activation applied to it (an op of :data:`minigrad.names.ACTIVATIONS`) is a^l.
+A Linear used twice gives two rows, one per call. After the one backward pass each z^l holds
+delta^l = dC/dz^l in ``z.grad``, and for each layer (batch of N, Nielsen's notation):
+
+- speed of learning  s_l = || (1/N) sum_x dC_x/db^l ||_2 = || dC/db^l || for the batch-mean
+  cost: the sum over the batch of delta^l;
+- ||dC/dW^l|| (Frobenius; for a call of a shared layer, that call's delta^T a^{l-1}) and the
+  gain s_l / s_{l+1} (:func:`~minigrad.flow.report.layer_gains`);
+- the activation a^l: its mean, std and saturation fraction (the table's rule,
+  :data:`minigrad.names.ACTIVATIONS`), and the mean of its local derivative sigma'(z^l), read
+  from the activation node itself (``local_derivatives()``: the number the engine multiplies by);
+- grad:data = std(dW)/std(W), and update:data = log10(||lr dW|| / ||W||) when an ``lr`` is
+  given (healthy near -3; the L2 term of the update is not included);
+- a verdict in plain words (:mod:`minigrad.flow.verdict`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigrad.engine import Node, topological_order
+from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
+from minigrad.flow.verdict import layer_verdict
+from minigrad.names import ACTIVATIONS
+from minigrad.nn.layers import Linear, Residual
+from minigrad.nn.losses import loss_function
+from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
+
+__all__ = ["gradient_flow", "linear_layers", "speed_of_learning"]
+
+
+def linear_layers(model: Module) -> list[tuple[str, Linear]]:
+    """(name, Linear) for every Linear layer of ``model``, in definition order."""
+    return [(path or "linear", module) for path, module in model.named_modules()
+            if isinstance(module, Linear)]
+
+
+def speed_of_learning(delta: np.ndarray) -> float:
+    """Nielsen's s_l = || sum over the batch of dC/dz^l || (= ||dC/db^l|| for a batch-mean cost).
+
+    ``delta``: dC/dz^l of shape (N, n_out), or (n_out,) for a single example.
+    """
+    delta = np.asarray(delta)
+    return float(np.linalg.norm(delta.sum(axis=0) if delta.ndim == 2 else delta))
+
+
+@dataclass
+class _Call:
+    """One call of a Linear layer in the recorded graph."""
+
+    name: str
+    linear: Linear
+    z: Node  # z^l = a^{l-1} W^T + b, (N, n_out); after backward z.grad is delta^l
+    a: Node  # a^l: the activation applied to z^l, or z^l itself (no activation)
+    activation: str  # the activation's op, or "identity"
+    residual: bool
+    shared: bool  # the layer is called more than once
+
+
+def _calls(model: Module, output: Node) -> list[_Call]:
+    """The Linear calls of the graph below the model's ``output``, in forward order.
+
+    The model's output, not the cost: a cost computed from z^L (the cross-entropy of a sigmoid
+    output) reads past the output's own activation node, which still says what a^L is."""
+    modules = list(model.named_modules())
+    owner = {id(m.weight): (path or "linear", m) for path, m in modules if isinstance(m, Linear)}
+    inside_residual = [path + "." for path, m in modules if isinstance(m, Residual)]
+    order = topological_order(output)
+    users: dict[Node, list[Node]] = {}
+    for node in order:
+        for parent in node.parents:
+            users.setdefault(parent, []).append(node)
+    found = [(node, *owner[id(node.parents[1])]) for node in order
+             if node.op == "linear" and id(node.parents[1]) in owner]
+    uses = Counter(name for _, name, _ in found)
+    calls: list[_Call] = []
+    seen: Counter[str] = Counter()
+    for z, name, linear in found:
+        seen[name] += 1
+        act = next((u for u in users.get(z, ()) if u.op in ACTIVATIONS and len(u.parents) == 1),
+                   None)
+        calls.append(_Call(name if seen[name] == 1 else f"{name} (call {seen[name]})", linear, z,
+                           act if act is not None else z, act.op if act is not None else
+                           "identity", any(name.startswith(p) for p in inside_residual),
+                           uses[name] > 1))
+    return calls
+
+
+def _inputs(model: Module, x: Any, y: Any) -> tuple[Tensor, Any]:
+    """The batch as a Tensor of the model's dtype and the targets' data.
+
+    The input asks for a gradient only when some Linear is frozen (its weight needs none):
+    then its layer is still recorded, and measured.
+    """
+    layers = linear_layers(model)
+    if not layers:
+        raise TypeError(f"gradient_flow: {type(model).__name__} has no Linear layer to measure")
+    x_data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    y_data = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if x_data.ndim != 2 or len(x_data) == 0:
+        raise ValueError(f"gradient_flow: x must be a non-empty batch (N, n_in), got shape "
+                         f"{x_data.shape}")
+    if len(y_data) != len(x_data):
+        raise ValueError(f"gradient_flow: x has {len(x_data)} examples but y has "
+                         f"{len(y_data)}")
+    frozen = any(not linear.weight.requires_grad for _, linear in layers)
+    return Tensor(x_data, requires_grad=frozen, dtype=layers[0][1].weight.dtype), y_data
+
+
+def gradient_flow(model: Module, x: Any, y: Any, loss: str | Callable = "cross_entropy", *,
+                  lr: float | None = None, keep_gradients: bool = False) -> FlowReport:
+    """Per-layer speeds of learning and the figures around them for one batch.
+
+    ``x``: (N, n_in) array or Tensor; ``y``: integer labels (N,) or targets (N, n_out);
+    ``loss``: "cross_entropy" (sigmoid outputs, the book's cost), "quadratic",
+    "softmax_cross_entropy" or a function ``loss(a, y) -> Tensor``; ``lr`` adds update:data.
+    Runs one forward and one backward pass; the parameters' ``.grad`` are put back as they
+    were, unless ``keep_gradients=True``, which leaves this batch's gradients in them (the
+    book's experiment then takes its step with them: ``train.speed_of_learning_curves``).
+    """
+    loss_name, loss_fn = loss_function(loss, "gradient_flow")
+    inputs, targets = _inputs(model, x, y)
+    params = model.parameters()
+    saved = [p.grad for p in params]
+    try:
+        output = model(inputs)
+        calls = _calls(model, output)
+        if not calls:
+            raise TypeError(f"gradient_flow: the output of {type(model).__name__} does not "
+                            "depend on any of its Linear layers")
+        cost = loss_fn(output, targets)
+        for p in params:
+            p.grad = None
+        cost.backward()  # the only backward pass: every z^l now holds dC/dz^l in z.grad
+        rows = _rows(calls, lr)
+    except BaseException:
+        keep_gradients = False
+        raise
+    finally:
+        if not keep_gradients:
+            for p, grad in zip(params, saved):
+                p.grad = grad
+    return FlowReport(rows, loss=loss_name, loss_value=float(cost.data),
+                      batch_size=len(inputs.data), lr=lr)
+
+
+def _rows(calls: list[_Call], lr: float | None) -> list[LayerFlow]:
+    """The report's rows, from the graph's nodes and the gradients of the backward pass."""
+    figures = [_figures(call, lr) for call in calls]
+    speeds = [f["speed"] for f in figures]
+    gains = layer_gains(speeds)
+    rows = []
+    for i, (call, f, gain) in enumerate(zip(calls, figures, gains)):
+        weight = call.linear.weight
+        f.update(index=i + 1, role="output" if i == len(calls) - 1 else f"hidden {i + 1}",
+                 name=call.name, n_in=weight.shape[1], n_out=weight.shape[0],
+                 activation=call.activation, residual=call.residual, gain=gain)
+        rows.append(LayerFlow(**f, verdict=layer_verdict(i, speeds, f)))
+    return rows
+
+
+def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
+    """The numbers of one layer: speed, norms, activation statistics, ratios."""
+    z = call.z
+    delta = z.grad  # dC/dz^l, (N, n_out): the per-example deltas divided by N
+    if delta is None:  # nothing below needed a gradient: none flows here
+        delta = np.zeros_like(z.data)
+    w = call.linear.weight
+    dw = w.grad  # (n_out, n_in)
+    if dw is None or call.shared:  # this call's own part: delta^T a^{l-1}
+        dw = delta.T @ z.parents[0].data
+    dw_norm, w_norm = float(np.linalg.norm(dw)), float(np.linalg.norm(w.data))
+    w_std = float(w.data.std())
+    a = call.a.data
+    update = None
+    if lr is not None and dw_norm > 0 and w_norm > 0:
+        update = math.log10(lr * dw_norm / w_norm)
+    activation = ACTIVATIONS.get(call.activation)
+    if activation is not None:
+        saturation = activation.saturation(a)
+    else:
+        saturation = 0.0 if call.activation == "identity" else None
+    return dict(speed=speed_of_learning(delta), weight_grad_norm=dw_norm, weight_norm=w_norm,
+                act_mean=float(a.mean()), act_std=float(a.std()), saturation=saturation,
+                mean_dsigma=_mean_derivative(call),
+                grad_data=float(dw.std()) / w_std if w_std > 0 else None, update_data=update)
+
+
+def _mean_derivative(call: _Call) -> float | None:
+    """Mean of sigma'(z^l): the local derivative the activation's node multiplies by."""
+    if call.a is call.z:
+        return 1.0  # no activation: a = z
+    local = call.a.local_derivatives()[0]
+    if local is None or np.shape(local) != call.z.data.shape:
+        return None  # not an elementwise derivative
+    return float(np.mean(local))

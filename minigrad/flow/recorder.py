@@ -1,0 +1,180 @@
+r"""FlowRecorder: the gradient-flow measurement taken again and again during training.
+
+    recorder = FlowRecorder(x_probe, y_probe, every="epoch")
+    fit(model, mnist, epochs=30, batch_size=10, lr=0.1, callbacks=[recorder])
+    recorder.speeds                  # (records, layers): s_l at each measurement
+    recorder.to_csv("flow.csv")      # one row per record and layer
+
+Its pictures are in :mod:`minigrad.viz.plots` (``plot_curves(recorder)``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad.flow.measure import gradient_flow, linear_layers
+from minigrad.flow.report import FIELDS, FlowReport, csv_cell
+from minigrad.nn.losses import loss_function
+from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
+
+__all__ = ["FlowRecorder"]
+
+# bench_flow: after_backward runs every training step; the two functions are bound once.
+_vdot, _log10 = np.vdot, math.log10  # bound once: after_backward runs every step
+
+
+def _offset(log_lr: float | None, weight: Tensor) -> float | None:
+    """log10(lr / ||W||), or None when there is no lr or W is all zeros."""
+    squared = float(_vdot(weight.data, weight.data))
+    return None if log_lr is None or squared == 0 else log_lr - 0.5 * _log10(squared)
+
+
+# ---- during training ------------------------------------------------------------------------
+class FlowRecorder:
+    """A ``fit`` callback that measures the gradient flow on a fixed batch during training.
+
+    It measures at the start and then after every epoch (``every="epoch"``) or every ``every``
+    optimiser steps, on the same batch (e.g. the book's 1,000 images), without touching the
+    training gradients. In between, ``after_backward`` records update:data from the real
+    mini-batch gradients, log10(lr ||dW|| / ||W||) per layer, averaged over the steps since
+    the last measurement. To stay cheap (a few vdots per step), ||W|| is refreshed every
+    ``weight_norm_every`` steps: it moves by about 10^update:data (0.1%) per step, so the
+    stale norm is off by well under 0.01 in log10.
+    """
+
+    def __init__(self, x: Any, y: Any, every: str | int = "epoch", lr: float | None = None,
+                 loss: str | Callable = "cross_entropy", weight_norm_every: int = 10) -> None:
+        if every != "epoch" and (isinstance(every, bool) or not isinstance(every, int)
+                                 or every < 1):
+            raise ValueError(f"FlowRecorder: every must be 'epoch' or a positive number of "
+                             f"steps, got {every!r}")
+        loss_function(loss, "FlowRecorder")  # an unknown loss fails now, not mid-training
+        self.x, self.y, self.every, self.lr, self.loss = x, y, every, lr, loss
+        self.weight_norm_every = int(weight_norm_every)
+        self.reports: list[FlowReport] = []
+        self.epochs: list[int] = []  # epochs completed when each measurement was taken
+        self.steps: list[int] = []  # optimiser steps completed at each measurement
+        self.train_update_data: list[list[float | None]] = []  # per record, per layer
+        self._epochs_done = self._steps_done = 0
+        self._weights: list[Tensor] | None = None
+        self._log_lr: list[float | None] = []  # log10 of each weight's learning rate
+        self._offsets: list[float | None] = []  # log10(lr / ||W||), refreshed now and then
+        self._refresh_in = 0
+        self._sums: list[float] = []
+        self._counts: list[int] = []
+
+    # ---- fit's callback methods ---------------------------------------------------------
+    def on_train_begin(self, model: Module, optimizer: Any = None) -> None:
+        """Find the layers and learning rates, and take the measurement at epoch 0."""
+        self.attach(model, optimizer)
+        self.measure(model)
+
+    def after_backward(self, step: int, model: Module, loss: Any = None,
+                       optimizer: Any = None) -> None:
+        """update:data of every layer from this step's gradients (before the update)."""
+        if self._weights is None:
+            self.attach(model, optimizer)
+        if self._refresh_in <= 0:  # log10(lr / ||W||) per layer, from the current weights
+            self._offsets = [_offset(log_lr, w) for w, log_lr in zip(self._weights, self._log_lr)]
+            self._refresh_in = self.weight_norm_every
+        self._refresh_in -= 1
+        sums, counts = self._sums, self._counts
+        for i, (w, offset) in enumerate(zip(self._weights, self._offsets)):
+            grad = w.grad
+            if grad is not None and offset is not None:
+                squared = _vdot(grad, grad)  # ||dW||^2 (the gradient is contiguous: no copy)
+                if squared > 0:
+                    sums[i] += offset + 0.5 * _log10(squared)
+                    counts[i] += 1
+
+    def after_step(self, step: int, model: Module, optimizer: Any = None) -> None:
+        """Count the step; measure when ``every`` steps have passed."""
+        self._steps_done += 1
+        if self.every != "epoch" and self._steps_done % self.every == 0:
+            self.measure(model)
+
+    def on_epoch_end(self, epoch: int, model: Module, metrics: Any = None) -> None:
+        """Count the epoch; measure when recording per epoch."""
+        self._epochs_done += 1
+        if self.every == "epoch":
+            self.measure(model)
+
+    # ---- the history --------------------------------------------------------------------
+    def measure(self, model: Module, *, epoch: int | None = None, step: int | None = None,
+                keep_gradients: bool = False) -> FlowReport:
+        """Measure now on the recorder's batch and append it to the history (``keep_gradients``:
+        as for :func:`gradient_flow`)."""
+        if self._weights is None:
+            self.attach(model, None)
+        report = gradient_flow(model, self.x, self.y, self.loss, lr=self.lr,
+                               keep_gradients=keep_gradients)
+        self._append(report, epoch, step)
+        return report
+
+    def _append(self, report: FlowReport, epoch: int | None, step: int | None) -> None:
+        self.reports.append(report)
+        self.epochs.append(self._epochs_done if epoch is None else epoch)
+        self.steps.append(self._steps_done if step is None else step)
+        self.train_update_data.append(
+            [total / count if count else None for total, count in zip(self._sums, self._counts)])
+        self._sums = [0.0] * len(self._sums)
+        self._counts = [0] * len(self._counts)
+
+    def attach(self, model: Module, optimizer: Any) -> None:
+        """Find the layers' weights and their learning rates (from ``lr`` or the optimiser)."""
+        self._weights = [linear.weight for _, linear in linear_layers(model)]
+        rates: dict[int, float] = {}
+        for group in getattr(optimizer, "param_groups", []):
+            for p in group["params"]:
+                rates[id(p)] = group["lr"]
+        lrs = [self.lr if self.lr is not None else rates.get(id(w)) for w in self._weights]
+        self._log_lr = [math.log10(lr) if lr else None for lr in lrs]
+        self._sums = [0.0] * len(self._weights)
+        self._counts = [0] * len(self._weights)
+        self._refresh_in = 0
+        if self.lr is None and lrs and lrs[0]:
+            self.lr = lrs[0]
+
+    @property
+    def speeds(self) -> np.ndarray:
+        """(records, layers): s_l at each measurement, the output layer last."""
+        return np.array([report.speeds for report in self.reports], dtype=float)
+
+    @property
+    def hidden_speeds(self) -> np.ndarray:
+        """(records, hidden layers): what the book's speed-of-learning figures plot."""
+        return self.speeds[:, :-1]
+
+    @property
+    def roles(self) -> list[str]:
+        """The layers' names in the report: 'hidden 1', ..., 'output'."""
+        return [row.role for row in self.reports[0].layers] if self.reports else []
+
+    @property
+    def x_values(self) -> tuple[np.ndarray, str]:
+        """The training time of each record and its unit ('epoch' or 'step')."""
+        if self.every == "epoch":
+            return np.array(self.epochs), "epoch"
+        return np.array(self.steps), "step"
+
+    def to_csv(self, path: str | Path) -> Path:
+        """One row per record and layer: epoch, step, the layer's fields, the training ratio."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["record", "epoch", "step", *FIELDS, "train_update_data"])
+            for record, report in enumerate(self.reports):
+                training = self.train_update_data[record]
+                for i, row in enumerate(report.layers):
+                    writer.writerow([record, self.epochs[record], self.steps[record],
+                                     *(csv_cell(getattr(row, name)) for name in FIELDS),
+                                     csv_cell(training[i] if i < len(training) else None)])
+        return path
