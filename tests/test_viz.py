@@ -20,6 +20,7 @@ import minigrad.tensor
 import minigrad.value
 from minigrad import Tensor, Value
 from minigrad.engine import topological_order
+from minigrad.names import ratio_text
 from minigrad.nn import cross_entropy_loss, mlp
 from minigrad.trace import exploding_chain, neuron_chain, summarize, trace
 from minigrad.viz import chain_factors, draw_chain, draw_graph, render_svg, save, which_renderer
@@ -614,3 +615,24 @@ def test_every_picture_renders_with_the_system_dot(tmp_path: Path) -> None:
     for i, graph in enumerate(every_kind_of_picture()):
         svg = save(graph, tmp_path / f"picture{i}.svg").read_text(encoding="utf-8")
         assert "<svg" in svg
+
+
+def test_the_two_pictures_of_one_model_print_the_same_gains() -> None:
+    """The collapsed draw_graph and draw_layers of one model and batch: one gain, s_l/s_(l+1)."""
+    from minigrad import nn
+    from minigrad.flow import gradient_flow
+    from minigrad.viz import draw_layers
+
+    model = nn.mlp([8, 6, 6, 6, 3], seed=0)
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((5, 8)), rng.integers(0, 3, 5)
+    report = gradient_flow(model, x, labels)
+    cost = nn.cross_entropy_loss(model(x), labels)
+    cost.backward()
+    edge = re.compile(r"layer\d+ -> layer\d+ \[label=\"?([^\" \]]+)")
+    collapsed = edge.findall(draw_graph(cost, max_nodes=5).source)
+    layers = edge.findall(draw_layers(report).source)
+    speeds = [np.linalg.norm(m.bias.grad) for m in model.layers[::2]]
+    expected = [f"x{ratio_text(lower / upper)}" for lower, upper in zip(speeds, speeds[1:])]
+    assert collapsed == layers == expected
+    assert all(float(label[1:]) < 1 for label in expected)  # the book's net: every gain shrinks
