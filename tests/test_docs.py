@@ -56,8 +56,14 @@ API_MODULES = [
     "minigrad.optim",
     "minigrad.data",
     "minigrad.train",
+    "minigrad.names",
     "minigrad.trace",
+    "minigrad.factors",
     "minigrad.flow",
+    "minigrad.flow.report",
+    "minigrad.flow.measure",
+    "minigrad.flow.verdict",
+    "minigrad.flow.recorder",
     "minigrad.viz",
     "minigrad.viz.graph",
     "minigrad.viz.chain",
@@ -65,6 +71,7 @@ API_MODULES = [
     "minigrad.viz.render",
     "minigrad.viz.plots",
     "minigrad.viz.style",
+    "minigrad.viz.labels",
     "minigrad.cli",
 ]
 
