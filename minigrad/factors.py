@@ -235,10 +235,17 @@ def _plain_factors(items: list[Any]) -> list[Factor]:
     return factors[::-1]
 
 
+# How a plain factor's name may start when it is an activation's derivative: the table's
+# display names (σ′, tanh′, relu′), the op names, each with ′ or '.
+_DERIVATIVE_PREFIXES = tuple(
+    f"{stem}{mark}" for a in ACTIVATIONS.values()
+    for stem in dict.fromkeys((a.derivative[:-1], a.op)) for mark in "′'") + ("sigma′", "sigma'")
+
+
 def _kind_of(name: str) -> str:
     """Guess a plain factor's kind from its name: σ′..., w..., ∂C/∂... / dC/d..."""
     lowered = name.lower()
-    if lowered.startswith(("σ′", "σ'", "sigma'", "sigma′", "tanh′", "tanh'", "relu′", "relu'")):
+    if lowered.startswith(_DERIVATIVE_PREFIXES):
         return "sigma"
     if lowered.startswith("w"):
         return "weight"
