@@ -1,9 +1,15 @@
 """Value: a scalar node. Each op computes its result and, right beside it, its local derivatives.
 
 For a scalar the chain rule is one multiplication: dC/d parent += (d out/d parent) * dC/d out.
-So every op stores its local derivatives d out/d parent (plain floats) when it runs, and one
-shared backward rule multiplies them by the upstream gradient. What the pictures show on each
-edge is exactly the number the engine multiplies by.
+So every op stores its local derivatives d out/d parent (plain floats) when it runs, and
+backward multiplies them by the upstream gradient. What the pictures show on each edge is
+exactly the number the engine multiplies by.
+
+An op has one or two inputs, a and b, so a Value keeps them and d out/da, d out/db in four
+slots of its own (``_a``, ``_b``, ``_da``, ``_db``) instead of tuples: one new object per op,
+not three, and the cyclic garbage collector, which counts and rescans every container a
+program allocates, has a third as much to do (``benchmarks/bench_scalar.py``: the collector was
+most of a training step in a notebook with torch loaded).
 """
 
 from __future__ import annotations
@@ -17,19 +23,7 @@ from minigrad.engine import Node, backward
 
 __all__ = ["Value"]
 
-
-def _chain_one(local: tuple[float], upstream: float) -> tuple[float]:
-    """Chain rule for a one-parent op: contribution = local * upstream."""
-    return (local[0] * upstream,)
-
-
-def _chain_two(local: tuple[float, float], upstream: float) -> tuple[float, float]:
-    """Chain rule for a two-parent op: contribution_i = local_i * upstream."""
-    return (local[0] * upstream, local[1] * upstream)
-
-
-_new = object.__new__
-_CHAIN_RULES = (None, _chain_one, _chain_two)  # by number of parents
+_new = object.__new__  # bench_scalar: builds a node without __init__'s type checks
 
 
 def _ieee_pow(a: float, n: float) -> float:
@@ -42,23 +36,46 @@ def _ieee_pow(a: float, n: float) -> float:
         return math.inf
 
 
-def _result(data: float, parents: tuple[Value, ...], op: str, local: tuple[float, ...]) -> Value:
-    """A new node made by ``op`` from ``parents``, with d(result)/d(parent_i) = local[i]."""
+def _unary(data: float, op: str, a: Value, da: float) -> Value:
+    """A new node ``data = op(a)`` with local derivative d data/da = ``da``."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._b = None
+    if engine._grad_enabled:
+        out._op = op
+        out._a = a
+        out._da = da
+    else:
+        out._op = ""
+        out._a = None
+    return out
+
+
+def _binary(data: float, op: str, a: Value, da: float, b: Value, db: float) -> Value:
+    """A new node ``data = op(a, b)`` with local derivatives d data/da = ``da``, d/db = ``db``."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
     if engine._grad_enabled:
-        out._parents = parents
         out._op = op
-        out._rule = _CHAIN_RULES[len(parents)]
-        out._ctx = local
+        out._a = a
+        out._da = da
+        out._b = b
+        out._db = db
     else:
-        out._parents = ()
         out._op = ""
-        out._rule = None
-        out._ctx = None
+        out._a = out._b = None
     return out
+
+
+def _result(data: float, parents: tuple[Value, ...], op: str, local: tuple[float, ...]) -> Value:
+    """A new node made by ``op`` from one or two ``parents``, d data/d parent_i = local[i]."""
+    if len(parents) == 1:
+        return _unary(data, op, parents[0], local[0])
+    return _binary(data, op, parents[0], local[0], parents[1], local[1])
 
 
 def _as_value(x: Any, op: str) -> Value:
@@ -73,7 +90,9 @@ def _as_value(x: Any, op: str) -> Value:
 class Value(Node):
     """A scalar with a gradient: ``Value(2.0, label="w")``."""
 
-    __slots__ = ()
+    # a, b: the op's inputs (b None for a one-input op, both None for a leaf); da, db: the
+    # local derivatives d self/da, d self/db. Node's _rule and _ctx are not used by Value.
+    __slots__ = ("_a", "_b", "_da", "_db")
     _NO_GRAD = 0.0
 
     def __init__(self, data: float, label: str = "") -> None:
@@ -85,10 +104,8 @@ class Value(Node):
         self.data = float(data)
         self.grad = 0.0
         self.label = label
-        self._parents = ()
         self._op = ""
-        self._rule = None
-        self._ctx = None
+        self._a = self._b = None
 
     def __repr__(self) -> str:
         name = f"{self.label}=" if self.label else ""
@@ -111,9 +128,30 @@ class Value(Node):
                              "local derivatives")
         return _result(float(data), parents, op, local)
 
+    @property
+    def _parents(self) -> tuple[Value, ...]:  # Node.parents reads it
+        if self._b is not None:
+            return (self._a, self._b)
+        return () if self._a is None else (self._a,)
+
     def local_derivatives(self) -> tuple[float, ...]:
         """d(self)/d(parent) for each parent, as computed by the forward op."""
-        return self._ctx if self._ctx is not None else ()
+        if self._b is not None:
+            return (self._da, self._db)
+        return () if self._a is None else (self._da,)
+
+    def _vjp(self, upstream: float) -> tuple[float, ...]:  # Node.vjp calls it
+        if self._b is None:
+            return (self._da * upstream,)
+        return (self._da * upstream, self._db * upstream)
+
+    def _pass_down(self, upstream: float) -> None:
+        """The chain rule at this node: dC/da += d self/da * upstream, and the same for b."""
+        a = self._a
+        a.grad += self._da * upstream
+        b = self._b
+        if b is not None:
+            b.grad += self._db * upstream
 
     def backward(self, on_step=None, keep_grads: bool = True) -> None:
         """Seed dself/dself = 1 and apply the chain rule to every node below (see engine)."""
@@ -126,40 +164,42 @@ class Value(Node):
     # ---- arithmetic ---------------------------------------------------------------------
     def __add__(self, other: Any) -> Value:
         r"""a + b;  d/da = 1,  d/db = 1"""
+        # bench_scalar: skips the _as_value call when other is a Value (~10% of an op)
         other = other if type(other) is Value else _as_value(other, "+")
-        return _result(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return _binary(self.data + other.data, "+", self, 1.0, other, 1.0)
 
     def __radd__(self, other: Any) -> Value:  # other + self
         return _as_value(other, "+") + self
 
     def __mul__(self, other: Any) -> Value:
         r"""a * b;  d/da = b,  d/db = a"""
+        # bench_scalar: skips the _as_value call when other is a Value (~10% of an op)
         other = other if type(other) is Value else _as_value(other, "*")
-        return _result(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return _binary(self.data * other.data, "*", self, other.data, other, self.data)
 
     def __rmul__(self, other: Any) -> Value:  # other * self
         return _as_value(other, "*") * self
 
     def __neg__(self) -> Value:
         r"""-a;  d/da = -1"""
-        return _result(-self.data, (self,), "neg", (-1.0,))
+        return _unary(-self.data, "neg", self, -1.0)
 
     def __sub__(self, other: Any) -> Value:
         r"""a - b;  d/da = 1,  d/db = -1"""
-        other = other if type(other) is Value else _as_value(other, "-")
-        return _result(self.data - other.data, (self, other), "-", (1.0, -1.0))
+        other = _as_value(other, "-")
+        return _binary(self.data - other.data, "-", self, 1.0, other, -1.0)
 
     def __rsub__(self, other: Any) -> Value:  # other - self
         return _as_value(other, "-") - self
 
     def __truediv__(self, other: Any) -> Value:
         r"""a / b;  d/da = 1/b,  d/db = -a/b^2"""
-        other = other if type(other) is Value else _as_value(other, "/")
+        other = _as_value(other, "/")
         b = other.data
         if b == 0.0:
             raise ZeroDivisionError(f"Value /: division of {self.data!r} by a zero Value")
         q = self.data / b
-        return _result(q, (self, other), "/", (1.0 / b, -q / b))
+        return _binary(q, "/", self, 1.0 / b, other, -q / b)
 
     def __rtruediv__(self, other: Any) -> Value:  # other / self
         return _as_value(other, "/") / self
@@ -172,8 +212,8 @@ class Value(Node):
             if a <= 0.0:
                 raise ValueError(f"Value **: a Value exponent needs a positive base, got {a!r}")
             out = _ieee_pow(a, n)
-            return _result(out, (self, exponent), "**",
-                           (n * _ieee_pow(a, n - 1.0), out * math.log(a)))
+            return _binary(out, "**", self, n * _ieee_pow(a, n - 1.0),
+                           exponent, out * math.log(a))
         if isinstance(exponent, bool) or not isinstance(exponent, Real):
             raise TypeError(f"Value **: expected a number or Value exponent, got "
                             f"{type(exponent).__name__} {exponent!r}")
@@ -184,7 +224,7 @@ class Value(Node):
             raise ValueError(f"Value **: negative base {a!r} to the non-integer power {n!r}")
         # d/da a^0 = 0 even at a = 0; at a = 0 with 0 < n < 1 the slope is inf (sqrt at 0)
         local = n * _ieee_pow(a, n - 1.0) if n != 0.0 else 0.0
-        return _result(_ieee_pow(a, n), (self,), f"**{exponent:g}", (local,))
+        return _unary(_ieee_pow(a, n), f"**{exponent:g}", self, local)
 
     def __rpow__(self, base: Any) -> Value:  # base ** self
         return _as_value(base, "**") ** self
@@ -196,19 +236,19 @@ class Value(Node):
             out = math.exp(self.data)
         except OverflowError:
             out = math.inf
-        return _result(out, (self,), "exp", (out,))
+        return _unary(out, "exp", self, out)
 
     def log(self) -> Value:
         r"""ln a;  d/da = 1/a  (a > 0; NaN propagates)"""
         a = self.data
         if a <= 0.0:
             raise ValueError(f"Value log: needs a positive number, got {a!r}")
-        return _result(math.log(a), (self,), "log", (1.0 / a,))
+        return _unary(math.log(a), "log", self, 1.0 / a)
 
     def tanh(self) -> Value:
         r"""tanh a;  d/da = 1 - tanh^2 a"""
         t = math.tanh(self.data)
-        return _result(t, (self,), "tanh", (1.0 - t * t,))
+        return _unary(t, "tanh", self, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         r"""sigma(a) = 1/(1+e^-a);  sigma'(a) = sigma(a)(1 - sigma(a)) = e^-|a| / (1+e^-|a|)^2"""
@@ -216,13 +256,13 @@ class Value(Node):
         e = math.exp(-abs(a))  # in (0, 1]: never overflows, keeps precision when saturated
         s = 1.0 / (1.0 + e) if a >= 0.0 else e / (1.0 + e)
         # min: near z = 0 rounding can land one ulp above sigma's true maximum of 1/4
-        return _result(s, (self,), "sigmoid", (min(e / ((1.0 + e) * (1.0 + e)), 0.25),))
+        return _unary(s, "sigmoid", self, min(e / ((1.0 + e) * (1.0 + e)), 0.25))
 
     def relu(self) -> Value:
         r"""max(0, a);  d/da = 1 if a > 0 else 0"""
         a = self.data
-        return _result(0.0 if a <= 0.0 else a, (self,), "relu",  # NaN stays NaN
-                       (1.0 if a > 0.0 else 0.0,))
+        return _unary(0.0 if a <= 0.0 else a, "relu", self,  # NaN stays NaN
+                      1.0 if a > 0.0 else 0.0)
 
     # ---- comparisons (on data; they build no graph) -------------------------------------
     def __lt__(self, other: Any) -> bool:

@@ -88,6 +88,13 @@ def test_topological_order_of_a_leaf_is_the_leaf() -> None:
     assert topological_order(a) == [a]
 
 
+def test_without_leaves_the_order_holds_only_the_nodes_made_by_ops() -> None:
+    a, b = Value(1.0), Value(2.0)
+    y = a * b + a
+    assert topological_order(a, leaves=False) == []
+    assert [node.op for node in topological_order(y, leaves=False)] == ["*", "+"]
+
+
 def test_parents_are_an_ordered_tuple_that_keeps_repeats() -> None:
     """a + a has two edges to a; a - b keeps the argument order."""
     a, b = Value(2.0), Value(5.0)
@@ -135,6 +142,45 @@ def test_on_step_sees_every_edge_once_with_its_product(program) -> None:
         totals[id(step.parent)] += step.contribution
     for node in order[:-1]:  # every node but the output gets its grad from its steps alone
         assert node.grad == totals[id(node)]  # the same sums, in the same order
+
+
+def _vjp_walk(output: Node) -> None:
+    """The chain rule written out with the public API only: vjp, added to each parent."""
+    order = topological_order(output)
+    for node in order:
+        node.grad = 0.0
+    output.grad = 1.0
+    for node in reversed(order):
+        for parent, contribution in zip(node.parents, node.vjp(node.grad) if node.parents else ()):
+            parent.grad = parent.grad + contribution
+
+
+@given(programs())
+def test_plain_observed_and_vjp_passes_give_the_same_gradients_to_the_bit(program) -> None:
+    """backward() (each Value multiplies in place), backward(on_step=...) (through vjp) and a
+    walk written with the public vjp agree on every gradient, bit for bit."""
+    inputs, steps = program
+    results = []
+    for how in ("plain", "observed", "vjp"):
+        leaves = [Value(x) for x in inputs]
+        output = run(steps, *leaves)
+        if how == "plain":
+            output.backward()
+        elif how == "observed":
+            output.backward(on_step=lambda step: None)
+        else:
+            _vjp_walk(output)
+        results.append([node.grad.hex() for node in topological_order(output)])
+    assert results[0] == results[1] == results[2]
+
+
+def test_vjp_is_local_derivative_times_upstream_for_every_parent() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    assert (a * b).vjp(0.5) == (-1.5, 1.0)
+    assert (a + a).vjp(2.0) == (2.0, 2.0)
+    assert a.tanh().vjp(1.0) == a.tanh().local_derivatives()
+    with pytest.raises(ValueError, match="a leaf has no backward rule"):
+        a.vjp(1.0)
 
 
 @given(programs())

@@ -6,6 +6,7 @@ propagating like IEEE floats, and saturation without overflow warnings.
 
 from __future__ import annotations
 
+import gc
 import math
 import operator
 import warnings
@@ -44,6 +45,43 @@ def test_a_leaf_holds_a_float_its_label_and_no_parents() -> None:
     assert v.local_derivatives() == ()
     assert repr(v) == "Value(w=3, grad=0)"
     assert float(v) == 3.0
+
+
+def test_parents_and_local_derivatives_pair_up_for_one_and_two_inputs() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    assert ((a * b).parents, (a * b).local_derivatives()) == ((a, b), (-3.0, 2.0))
+    assert ((-a).parents, (-a).local_derivatives()) == ((a,), (-1.0,))
+    assert ((a * a).parents, (a * a).local_derivatives()) == ((a, a), (2.0, 2.0))
+
+
+# Each op of this list makes one node from a = 0.5 and b = 2.0 (Values).
+_OPS: dict[str, Callable[[Value, Value], Value]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "** b": operator.pow, "+ 1.0": lambda a, b: a + 1.0, "neg": lambda a, b: -a,
+    "**2": lambda a, b: a**2, "exp": lambda a, b: a.exp(), "log": lambda a, b: a.log(),
+    "tanh": lambda a, b: a.tanh(), "sigmoid": lambda a, b: a.sigmoid(),
+    "relu": lambda a, b: a.relu(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OPS))
+def test_an_op_allocates_one_object_the_cyclic_collector_tracks(name: str) -> None:
+    """The node itself, and no tuples of parents or local derivatives beside it: Python's
+    cyclic collector runs after every 700 such allocations and rescans what survives, so this
+    is what sets its cost in a scalar training step (benchmarks/bench_scalar.py). ``+ 1.0``
+    makes two: the constant 1.0 becomes a leaf Value."""
+    op, a, b, n = _OPS[name], Value(0.5), Value(2.0), 1000
+    kept: list[Value | None] = [None] * n
+    gc.disable()
+    try:
+        before = gc.get_count()[0]
+        for i in range(n):
+            kept[i] = op(a, b)
+        tracked = gc.get_count()[0] - before
+    finally:
+        gc.enable()
+    expected = 2 * n if name == "+ 1.0" else n
+    assert expected <= tracked <= expected + 5, f"{name}: {tracked / n:.2f} tracked objects per op"
 
 
 def test_comparisons_read_the_data() -> None:
