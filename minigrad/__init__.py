@@ -29,13 +29,16 @@ __all__ = [
     "nn",
     "optim",
     "data",
+    "names",
     "trace",
+    "factors",
     "flow",
     "viz",
     "train",
 ]
 
-_LAZY = {"trace", "flow", "viz", "train"}  # imported on first use: they pull in graphviz, tqdm
+# The floors above the node types, imported on first use: they pull in graphviz, tqdm.
+_LAZY = {"names", "trace", "factors", "flow", "viz", "train"}
 
 
 def __getattr__(name: str) -> Any:
