@@ -85,7 +85,7 @@ def sigma_prime_of(z: float) -> float:
     return e / (1.0 + e) ** 2
 
 
-C.backward()
+record = trace(C)  # runs C.backward(), recording every chain-rule step
 sigma_prime = sigma_prime_of(z.data)
 delta = (a.data - y.data) * sigma_prime  # dC/dz, Nielsen's delta
 by_hand = {  # node -> (formula, value)
@@ -101,7 +101,6 @@ by_hand = {  # node -> (formula, value)
     w: ("(a - y) sigma'(z) a0", delta * a0.data),
     a0: ("(a - y) sigma'(z) w", delta * w.data),
 }
-record = trace(C, run_backward=False)  # reads the pass just run: no second backward
 print(f"\n{'node':7} {'op':8} {'value':>10}  {'grad dC/d node':>15}  by hand")
 for node in reversed(record.nodes):  # C first, the leaves last
     formula, value = by_hand[node]
@@ -115,8 +114,8 @@ for node in reversed(record.nodes):  # C first, the leaves last
 # parents, the local derivative d node/d parent (the number on that edge), the upstream
 # gradient dC/d node, and the contribution local x upstream that the edge hands to the parent.
 # Read it top to bottom: it *is* the chain rule, one edge at a time.
-# (`trace(C)` can run backward itself; here `run_backward=False` reads the pass that
-# `C.backward()` already ran, from the local derivatives each op stored.)
+# (`trace(C)` is `C.backward()` with a listener on every step: a trace is always the record
+# of its own pass, never read back from gradients an earlier pass left.)
 
 # %%
 print(f"\n{len(record.steps)} chain-rule steps, in the order backward ran them:")

@@ -7,12 +7,11 @@ r"""Traces: the record of every chain-rule step of one backward pass, and path q
     print(path.table())                 # factor (d node/d parent) and running product per row
     path[-1].product == chain["b1"].grad   # a chain: the product of the factors is the gradient
 
-``trace(output)`` *runs* the backward pass itself (leaf gradients accumulate exactly as with
-``output.backward()``). With ``run_backward=False`` it *reads* a pass already run: for Value
-graphs each step is rebuilt from the local derivatives the forward ops stored and the gradients
-backward left behind (contribution = local x upstream, the engine's own multiplication), so the
-steps are the same numbers without a second pass. Tensor rules are general vector-Jacobian
-products that cannot be re-read from the stored gradients, so there it is an error.
+``trace(output)`` *runs* the backward pass itself, as ``output.backward()`` with a listener on
+every step, and so is always a record of its own pass from ``output``: never of gradients an
+earlier pass (of this output, or of a bigger graph containing it) left behind. It never adds
+to a gradient a leaf already holds; ``record.gradient(node)`` is every node's gradient in this
+pass, which the pictures show.
 
 A path is a list of :class:`PathStep`, from the output down to the chosen node. Each carries
 ``factor`` (the local derivative d node/d parent) and ``product``: the seed times the factors so
@@ -299,6 +298,16 @@ class Trace:
             self._down, self._up = down, up
         return self._down, self._up
 
+    def gradient(self, node: Node) -> Any:
+        """dC/d node in this pass: the seed for the output, else the sum of the contributions
+        its users handed it, added in the order backward added them (None: it got none)."""
+        if node is self.output:
+            return self.seed
+        total = None
+        for step in self._edges()[1].get(node, ()):
+            total = step.contribution if total is None else total + step.contribution
+        return total
+
     def edges_of(self, node: Node) -> list[Step]:
         """The steps from ``node`` to its parents (its backward edges), in argument order."""
         return list(self._edges()[0].get(node, ()))
@@ -351,7 +360,8 @@ class Trace:
             for s in down[current]:
                 if s.parent in above:
                     size = s.contribution_summary.norm if self.is_tensor else abs(s.contribution)
-                    if size > best_size:  # strict: the first on a tie
+                    # strict: the first on a tie; a NaN is never larger, but a path exists
+                    if best is None or size > best_size:
                         best, best_size = s, size
             chosen.append(best)
             current = best.parent
@@ -400,60 +410,46 @@ class Trace:
         return self.path(node).table()
 
 
-def trace(output: Node, *, gradient: Any = None, run_backward: bool | None = None) -> Trace:
-    """Run (or read) the backward pass of ``output`` and record every chain-rule step.
+def trace(output: Node, *, gradient: Any = None) -> Trace:
+    """Run the backward pass of ``output`` and record every chain-rule step.
 
-    By default it runs the pass, unless one has already run from this output (its gradient is
-    set), so that calling ``output.backward()`` and then ``trace(output)`` does not add the
-    gradients to the leaves twice: a Value graph is then read, a Tensor graph is an error that
-    says what to do. ``run_backward=True`` or ``False`` forces either. ``gradient``: dC/d output
-    for a Tensor output with more than one element (as for ``Tensor.backward``).
+    The trace is always of its own pass, from ``output``: every step, seed, product and
+    gradient in it is that pass's (``record.gradient(node)``), never read back from gradients
+    an earlier pass left behind. The pass is ``output.backward()``, with one difference: a
+    trace never adds to a gradient a leaf already holds (from an earlier pass of this output,
+    or of a bigger graph containing it). Such a leaf keeps its gradient as it was; a leaf that
+    held none is left with this pass's, as after ``backward()``. ``gradient``: dC/d output for
+    a Tensor output with more than one element (as for ``Tensor.backward``).
     """
     if not isinstance(output, Node):
         raise TypeError(f"trace: expected a Value or Tensor output, got {type(output).__name__}")
     is_tensor = holds_array(output)
-    if run_backward is None:
-        already_run = output.grad is not None if is_tensor else output.grad != 0.0
-        if already_run and is_tensor and output.parents:
-            raise ValueError(
-                "trace: backward() has already run from this output, and a Tensor graph's "
-                "steps cannot be re-read afterwards. Build the output again and call "
-                "trace(output) instead of output.backward(), or pass run_backward=True "
-                "(leaf gradients then accumulate a second time).")
-        run_backward = not (already_run and output.parents)
-    if not run_backward:
-        if is_tensor:
-            raise ValueError(
-                "trace(run_backward=False) reads the stored local derivatives of a Value graph; "
-                "a Tensor graph's steps are vector-Jacobian products that cannot be re-read from "
-                "the stored gradients. Use trace(output) to run the backward pass (instead of "
-                "calling output.backward() yourself).")
-        return _read_values(output)
+    if not is_tensor and gradient is not None:
+        raise TypeError("trace: a Value output is seeded with dC/dC = 1; gradient= is for "
+                        "Tensor outputs")
+    held = {node: node.grad for node in topological_order(output)
+            if node.is_leaf and _has_gradient(node)}
+    for node in held:  # this pass starts from no gradient at every leaf
+        node.zero_grad()
     steps: list[Step] = []
     record = steps.append
-    if is_tensor:
-        output.backward(gradient, on_step=lambda c: record(_step_of(c, True)))
-        seed = output.grad
-    else:
-        if gradient is not None:
-            raise TypeError("trace: a Value output is seeded with dC/dC = 1; gradient= is for "
-                            "Tensor outputs")
-        output.backward(on_step=lambda c: record(_step_of(c, False)))
-        seed = output.grad
-    return Trace(output, seed, steps)
-
-
-def _read_values(output: Node) -> Trace:
-    """Rebuild the steps of the last backward pass from stored local derivatives and grads."""
-    if output.grad == 0.0 and output.parents:
-        raise ValueError(f"trace(run_backward=False): {output!r} has grad 0, so no backward "
-                         "pass has run from it; call output.backward() first, or trace(output)")
-    steps: list[Step] = []
-    for node in reversed(topological_order(output)):  # the engine's order
-        upstream = node.grad
-        for index, (parent, local) in enumerate(zip(node.parents, node.local_derivatives())):
-            steps.append(Step(node, parent, index, local, upstream, local * upstream))
+    try:
+        if is_tensor:
+            output.backward(gradient, on_step=lambda c: record(_step_of(c, True)))
+        else:
+            output.backward(on_step=lambda c: record(_step_of(c, False)))
+    finally:
+        for node, grad in held.items():  # what they held before, not added to
+            node.grad = grad
     return Trace(output, output.grad, steps)
+
+
+def _has_gradient(node: Node) -> bool:
+    """True when a node holds a gradient: an array (Tensor), or a non-zero number (Value)."""
+    grad = node.grad
+    if grad is None:
+        return False
+    return bool(np.any(grad != 0)) if hasattr(grad, "shape") else grad != 0.0
 
 
 # ---- the book's chain of single neurons ---------------------------------------------------------

@@ -145,45 +145,57 @@ def test_steps_are_the_engine_steps_in_order() -> None:
     assert len(record.nodes) == len(set(map(id, record.nodes)))
 
 
-@pytest.mark.parametrize("run_backward", [None, False], ids=["default", "run_backward_False"])
-def test_trace_after_backward_reads_the_pass_instead_of_running_it_again(
-        run_backward: bool | None) -> None:
-    """After e.backward(), trace(e) (by default, or with run_backward=False) reads the pass that
-    ran: the leaves keep their gradients, and the steps and paths are those of tracing a fresh
-    graph. run_backward=True forces a second pass: leaf gradients accumulate."""
-    ran = trace(expression()[0])
-    e, leaves = expression()
-    e.backward()
-    before = [leaf.grad for leaf in leaves]
-    read = trace(e, run_backward=run_backward)
-    assert [leaf.grad for leaf in leaves] == before  # nothing ran again
-    assert len(read.steps) == len(ran.steps)
-    for r, s in zip(read.steps, ran.steps):
-        assert r.index == s.index
-        assert (r.node.op, r.parent.label, r.node.data) == (s.node.op, s.parent.label, s.node.data)
-        assert (r.local, r.upstream, r.contribution) == (s.local, s.upstream, s.contribution)
-    # The same path query gives the same products.
-    b1 = next(n for n in ran.nodes if n.label == "b")
-    b2 = next(n for n in read.nodes if n.label == "b")
-    assert [p.product for p in ran.path(b1)] == [p.product for p in read.path(b2)]
-    trace(e, run_backward=True)  # forced: a second pass, and leaf gradients accumulate
-    assert leaves[0].grad == pytest.approx(2 * before[0])
+def test_a_trace_is_of_its_own_output_never_of_an_earlier_pass() -> None:
+    """trace(y) after z.backward() of a bigger graph holding y used to show z's pass (seed 3,
+    path gradient 6): now it is y's own pass (seed 1, path gradient 2), and x keeps z's
+    gradient instead of having y's added to it."""
+    x = Value(1.0, label="x")
+    y = x * 2.0
+    y.label = "y"
+    z = y * 3.0
+    z.backward()
+    record = trace(y)
+    assert record.seed == 1.0 and record.path(x).gradient == 2.0
+    assert record.gradient(x) == 2.0 and record.gradient(y) == 1.0
+    assert x.grad == 6.0  # z's, not 6 + 2
 
 
-@pytest.mark.parametrize(("run_backward", "message"), [
-    (None, "instead of output.backward"),
-    (False, "Tensor graph.*trace\\(output\\)"),
-], ids=["default", "run_backward_False"])
-def test_trace_after_backward_of_a_tensor_graph_says_what_to_do(
-        run_backward: bool | None, message: str) -> None:
-    """A Tensor graph's steps cannot be re-read after output.backward(): the error says what to
-    do, and the refused trace leaves the gradients alone."""
-    x = Tensor(np.arange(3.0), requires_grad=True)
-    out = (x * x).sum()
+def test_a_trace_after_backward_does_not_add_the_leaf_gradients_twice() -> None:
+    """After y.backward(keep_grads=False) the output's own gradient is gone, but its leaves
+    hold theirs: trace(y) used to add them a second time (8 instead of 4)."""
+    x = Value(2.0, label="x")
+    y = x * x
+    y.backward(keep_grads=False)
+    record = trace(y)
+    assert x.grad == 4.0 and record.gradient(x) == 4.0 and record.path(x).gradient == 2.0
+    t = Tensor(np.arange(3.0), requires_grad=True, label="t")
+    out = (t * t).sum()
     out.backward()
-    with pytest.raises(ValueError, match=message):
-        trace(out, run_backward=run_backward)
-    assert np.array_equal(x.grad, 2 * np.arange(3.0))  # unchanged by the refused trace
+    tensor_record = trace(out)
+    assert np.array_equal(t.grad, 2 * np.arange(3.0))  # not 4 t
+    assert np.array_equal(tensor_record.gradient(t), 2 * np.arange(3.0))
+    fresh = Tensor(np.arange(3.0), requires_grad=True)
+    trace((fresh * fresh).sum())
+    assert np.array_equal(fresh.grad, 2 * np.arange(3.0))  # no gradient before: as backward
+
+
+def test_a_trace_gives_every_node_the_gradient_backward_gave_it() -> None:
+    e, leaves = expression()
+    record = trace(e)
+    for node in record.nodes:
+        assert record.gradient(node) == node.grad  # bit for bit: the same additions
+
+
+def test_nan_flows_through_paths_and_tables() -> None:
+    """A NaN contribution used to leave Trace.path without a step to follow (a crash)."""
+    chain = neuron_chain([float("nan"), 0.5, 2.0], [0.1, 0.2, 0.3], cost="output")
+    record = trace(chain.cost)
+    path = record.path(chain["b1"])
+    assert math.isnan(path.gradient) and math.isnan(chain["b1"].grad)
+    assert "nan" in path.table()
+    a = Value(1.0, label="a")
+    both = a * float("nan") + a * 2.0  # two ways down to a, one NaN
+    assert len(trace(both).path(a)) == 2
 
 
 def test_uses_of_a_node_sum_to_its_gradient() -> None:
@@ -198,12 +210,6 @@ def test_uses_of_a_node_sum_to_its_gradient() -> None:
     assert sorted(s.index for s in record.uses_of(a)) == [0, 0, 1]
     add = next(s.node for s in record.uses_of(a) if s.index == 1)
     assert [s.parent for s in record.edges_of(add)] == [a, a]
-
-
-def test_read_needs_a_backward_pass_first() -> None:
-    e, _ = expression()
-    with pytest.raises(ValueError, match="no backward pass has run"):
-        trace(e, run_backward=False)
 
 
 def test_value_output_takes_no_gradient_argument() -> None:
@@ -378,9 +384,9 @@ def test_a_20000_deep_chain_traces_with_the_default_recursion_limit() -> None:
         record = trace(y)
         path = record.path(x)
         paths = record.paths(x, limit=3)
-        read = trace(y, run_backward=False)
+        again = trace(y)  # x holds a gradient now: kept, not added to
     finally:
         sys.setrecursionlimit(limit)
     assert len(path) == 40_000
-    assert path.gradient == x.grad  # x.grad was 0 before the one backward pass
-    assert len(paths) == 1 and len(read.steps) == len(record.steps)
+    assert path.gradient == x.grad == again.gradient(x)  # x.grad was 0 before the first pass
+    assert len(paths) == 1 and len(again.steps) == len(record.steps)

@@ -131,15 +131,22 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
     namer = trace.names if trace is not None else NodeNames(root, order)
     names = {node: namer(node) for node in order}
     steps = {(s.node, s.index): s for s in trace.steps} if trace is not None else {}
-    edges = [_edge(node, index, parent, steps, is_tensor)
+    # The gradients shown: the trace's own pass when there is one, else what the nodes hold.
+    if trace is not None:
+        grads = {node: trace.gradient(node) for node in order}
+        if not is_tensor:  # a Value backward never reached holds 0
+            grads = {node: 0.0 if g is None else g for node, g in grads.items()}
+    else:
+        grads = {node: node.grad for node in order}
+    edges = [_edge(node, index, parent, steps, grads, is_tensor)
              for node in order for index, parent in enumerate(node.parents)]
     scale = LogScale(e["size"] for e in edges)
 
     for node in order:
         if is_tensor:
-            label, tooltip = _tensor_label(node, names[node], show, rankdir)
+            label, tooltip = _tensor_label(node, grads[node], names[node], show, rankdir)
         else:
-            fields, tooltip = _value_fields(node, show)
+            fields, tooltip = _value_fields(node, grads[node], show)
             label = _record(fields, rankdir)
         graph.node(ids[node], label, shape="record", tooltip=tooltip,
                    penwidth="2" if node is root else "1")
@@ -160,19 +167,20 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
                             note="edge number: the local derivative d node / d parent")
 
 
-def _value_fields(node: Node, show: set[str]) -> tuple[list[str], str]:
+def _value_fields(node: Node, gradient: float, show: set[str]) -> tuple[list[str], str]:
     fields = [node.label] if node.label else []
     if "data" in show:
         fields.append(f"data {fmt(node.data)}")
     if "grad" in show:
-        fields.append(f"grad {fmt(node.grad)}")
-    return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(node.grad)}"
+        fields.append(f"grad {fmt(gradient)}")
+    return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(gradient)}"
 
 
-def _tensor_label(node: Node, name: str, show: set[str], rankdir: str) -> tuple[str, str]:
+def _tensor_label(node: Node, gradient: Any, name: str, show: set[str],
+                  rankdir: str) -> tuple[str, str]:
     """Name and shape on top, ‖data‖ | ‖grad‖ beneath; the tooltip has the full numbers."""
     data = np.asarray(node.data)
-    grad = summarize(node.grad)
+    grad = summarize(gradient)
     top = f"{name}   shape {data.shape}" if name else f"shape {data.shape}"
     row = []
     if "data" in show:
@@ -180,7 +188,7 @@ def _tensor_label(node: Node, name: str, show: set[str], rankdir: str) -> tuple[
                    f"‖data‖ {fmt(summarize(data).norm, 4)}")
     if "grad" in show:
         row.append("grad —" if grad is None else
-                   f"grad {fmt(np.asarray(node.grad).item())}" if data.size == 1 else
+                   f"grad {fmt(np.asarray(gradient).item())}" if data.size == 1 else
                    f"‖grad‖ {fmt(grad.norm, 4)}")
     tooltip = f"shape {data.shape}; ‖data‖ = {summarize(data).norm!r}; " + (
         "grad None" if grad is None else f"‖grad‖ = {grad.norm!r}")
@@ -188,12 +196,13 @@ def _tensor_label(node: Node, name: str, show: set[str], rankdir: str) -> tuple[
     return label, tooltip
 
 
-def _edge(node: Node, index: int, parent: Node, steps: dict, is_tensor: bool) -> dict[str, Any]:
+def _edge(node: Node, index: int, parent: Node, steps: dict, grads: dict,
+          is_tensor: bool) -> dict[str, Any]:
     """What one backward edge carries: local, size of its gradient, gain, and the numbers."""
     step = steps.get((node, index))
     if not is_tensor:
         local = step.local if step is not None else node.local_derivatives()[index]
-        upstream = node.grad
+        upstream = grads[node]
         contribution = step.contribution if step is not None else local * upstream
         return {"node": node, "parent": parent, "local": local, "upstream": upstream,
                 "contribution": contribution, "size": abs(contribution), "gain": abs(local),
@@ -201,11 +210,11 @@ def _edge(node: Node, index: int, parent: Node, steps: dict, is_tensor: bool) ->
     local = step.local if step is not None else node.local_derivatives()[index]
     if step is not None:
         size, gain = step.contribution_summary.norm, step.gain
-    elif parent.grad is None or not getattr(parent, "requires_grad", True):
+    elif grads[parent] is None or not getattr(parent, "requires_grad", True):
         size, gain = None, math.nan  # this parent needs no gradient
     else:  # no trace: the parent's total gradient stands in for this edge's contribution
-        size = summarize(parent.grad).norm
-        up = summarize(node.grad)
+        size = summarize(grads[parent]).norm
+        up = summarize(grads[node])
         gain = size / up.norm if up is not None and up.norm > 0 else math.nan
     return {"node": node, "parent": parent, "local": local, "upstream": None,
             "contribution": None, "size": size, "gain": gain, "exact": False}
