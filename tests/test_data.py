@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.data import MNIST, batches, load_mnist, one_hot
+from minigrad.data import MNIST, MNISTFormatError, batches, load_mnist, one_hot
 
 # --- the shipped sample -------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     sentinel = tmp_path / "pwned"
     write_pickle(tmp_path / "mnist.pkl.gz", (Exploit(sentinel),), 4)
     with pytest.raises(
-        pickle.UnpicklingError, match=r"mnist.pkl.gz: .*forbidden global (os|posix|nt)\.system"
+        MNISTFormatError, match=r"mnist.pkl.gz: .*forbidden global (os|posix|nt)\.system"
     ):
         load_mnist(tmp_path / "mnist.pkl.gz")
     assert not sentinel.exists()
