@@ -6,12 +6,17 @@
     minigrad flow --sizes 784,30,30,30,30,10 --init nielsen --activation sigmoid
     minigrad chain --depth 4 --weight 100 --zero-z
 
-Bad arguments end with a one-line error and exit code 2, never a traceback.
+Bad arguments end with a one-line error and exit code 2, never a traceback; so does a run that
+would need more memory than the machine has (the error says how much). A file that cannot be
+written ends with a one-line error and exit code 1; Ctrl-C with one line and exit code 130,
+leaving no half-written file (every file is written whole or not at all); a closed pipe
+(``minigrad chain | head``) ends quietly with exit code 141, as for any Unix tool.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -21,6 +26,10 @@ from minigrad.nn import ACTIVATIONS, SCHEMES
 __all__ = ["main", "build_parser"]
 
 LESSONS_DIR = Path(__file__).resolve().parent / "lessons"
+
+
+class CommandError(Exception):
+    """A bad argument found after parsing: reported as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +99,52 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory this process can still use (MemAvailable, else the physical memory)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(needed: float, what: str) -> None:
+    """A CommandError when ``needed`` bytes is more than the machine has available."""
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise CommandError(f"{what} would need about {_bytes(needed)} of memory; this machine "
+                           f"has {_bytes(available)} available")
+
+
+def _bytes(n: float) -> str:
+    """1.5e9 -> '1.4 GiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
+        n /= 1024
+    return f"{n:.3g} TiB"
+
+
+# A traced chain of single neurons, per neuron: its Values, the trace's steps, the path and
+# the pictures' records (measured with tracemalloc at depth 500 and 2,000: about 5.4-5.7 KB),
+# with a margin for the interpreter's own overhead.
+CHAIN_BYTES_PER_NEURON = 12_000
+TABLE_ROWS = 40  # the longest path table printed whole; longer ones show both ends
+
+
+def _flow_memory(sizes: list[int], examples: int) -> float:
+    """About how many bytes ``minigrad flow`` needs: the parameters with their gradients and
+    the optimiser's temporaries, and every layer's activations, deltas and temporaries."""
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return 8.0 * (4 * parameters + 8 * examples * sum(sizes))
+
+
 # ---- subcommands ------------------------------------------------------------------------------
 def _cmd_lessons(args: argparse.Namespace) -> int:
     for number, path in _lesson_files().items():
@@ -101,9 +156,8 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
 def _cmd_lesson(args: argparse.Namespace) -> int:
     lessons = _lesson_files()
     if args.number not in lessons:
-        print(f"minigrad lesson: error: no lesson {args.number}; choose one of "
-              f"{', '.join(map(str, lessons))}", file=sys.stderr)
-        return 2
+        raise CommandError(f"no lesson {args.number}; choose one of "
+                           f"{', '.join(map(str, lessons))}")
     path = lessons[args.number]
     # The lesson reads its options as when run as a script (minigrad.lessons.settings).
     sys.argv = ([str(path)] + (["--quick"] if args.quick else [])
@@ -147,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="full-batch training epochs before measuring (default: 0)")
     flow.add_argument("--examples", type=_positive_int, default=1000,
                       help="training images measured on (default: 1000, as in the book)")
-    flow.add_argument("--seed", type=int, default=0, help="initialisation seed (default: 0)")
+    flow.add_argument("--seed", type=_non_negative_int, default=0,
+                      help="initialisation seed (default: 0)")
     flow.add_argument("--out", type=_writable_folder, default=Path("minigrad-out/flow"),
                       help="folder for the pictures (default: minigrad-out/flow)")
     flow.set_defaults(run=_cmd_flow)
@@ -155,15 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     chain = commands.add_parser("chain", help="draw the chain-rule product of a chain of "
                                 "single sigmoid neurons")
     chain.add_argument("--depth", type=_positive_int, default=4, help="neurons (default: 4)")
-    chain.add_argument("--weight", type=float, default=None,
-                       help="every weight w_j (default: random N(0, 1))")
-    chain.add_argument("--bias", type=float, default=None,
+    chain.add_argument("--weight", type=_number, default=None,
+                       help="every weight w_j (default: random N(0, 1); nan and inf are "
+                       "drawn as such)")
+    chain.add_argument("--bias", type=_number, default=None,
                        help="every bias b_j (default: random N(0, 1))")
     chain.add_argument("--zero-z", action="store_true",
                        help="choose b_j = -w_j a_(j-1) so every z_j = 0 (the book's "
                        "exploding construction with --weight 100)")
-    chain.add_argument("--input", type=float, default=0.5, help="the input a_0 (default 0.5)")
-    chain.add_argument("--seed", type=int, default=0, help="seed for random w, b")
+    chain.add_argument("--input", type=_number, default=0.5, help="the input a_0 (default 0.5)")
+    chain.add_argument("--seed", type=_non_negative_int, default=0,
+                       help="seed for random w, b (default: 0)")
     chain.add_argument("--out", type=_writable_folder, default=Path("minigrad-out/chain"),
                        help="folder for the picture (default: minigrad-out/chain)")
     chain.set_defaults(run=_cmd_chain)
@@ -245,11 +302,15 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     from minigrad.flow import gradient_flow
     from minigrad.train import speed_of_learning_curves
 
-    _, x, y = _book_batch(args.examples)
+    _check_memory(_flow_memory(args.sizes, args.examples),
+                  f"a net {','.join(map(str, args.sizes))} on {args.examples:,} images")
+    mnist, x, y = _book_batch(args.examples)
+    if args.examples > len(x):
+        raise CommandError(f"--examples {args.examples}: the shipped sample has "
+                           f"{len(mnist.x_train):,} training images")
     if args.sizes[0] != x.shape[1] or args.sizes[-1] != 10:
-        print(f"minigrad flow: error: --sizes must start with {x.shape[1]} (MNIST pixels) and "
-              f"end with 10 (digits), got {','.join(map(str, args.sizes))}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--sizes must start with {x.shape[1]} (MNIST pixels) and end with "
+                           f"10 (digits), got {','.join(map(str, args.sizes))}")
     # The output layer stays sigmoid: the book's cross-entropy cost needs outputs in [0, 1].
     model = nn.mlp(args.sizes, activation=args.activation, init=args.init, seed=args.seed,
                    output_activation="sigmoid")
@@ -275,14 +336,13 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     from minigrad.trace import neuron_chain, trace
     from minigrad.viz import draw_chain, draw_graph, save
 
+    _check_memory(CHAIN_BYTES_PER_NEURON * args.depth, f"a chain of {args.depth:,} neurons")
     rng = np.random.default_rng(args.seed)
     weights = ([args.weight] * args.depth if args.weight is not None
                else list(rng.standard_normal(args.depth)))
     if args.zero_z:
         if args.bias is not None:
-            print("minigrad chain: error: --zero-z chooses the biases; drop --bias",
-                  file=sys.stderr)
-            return 2
+            raise CommandError("--zero-z chooses the biases; drop --bias")
         biases = None
     else:
         biases = ([args.bias] * args.depth if args.bias is not None
@@ -290,7 +350,7 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     chain = neuron_chain(weights, biases, x=args.input, zero_z=args.zero_z, cost="output")
     record = trace(chain.cost)
     path = record.path(chain.b[0])
-    print(path.table())
+    print(path.table(max_rows=TABLE_ROWS))
     a_last = chain.a[-1]
     print(f"\ndC/db1 = {chain.b[0].grad:.6g} = {chain.b[0].grad / a_last.grad:.6g} x dC/da"
           f"{args.depth}")
@@ -302,9 +362,40 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(text: str) -> float:
+    """A real number (nan and inf included: a chain may be built from them, and drawn)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    """Run the command; return its exit code (0, 1: a file error, 2: bad input, 130: Ctrl-C)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CommandError as error:
+        print(f"minigrad {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"minigrad {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader left (`minigrad chain | head`): stop quietly, and keep Python from
+        # complaining about the unflushed rest at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except MemoryError:
+        print(f"minigrad {args.command}: error: out of memory", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file that cannot be written: a folder in its way, a full disk
+        where = f" {error.filename}" if error.filename else ""
+        print(f"minigrad {args.command}: error: cannot write{where}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -222,8 +222,12 @@ class Path(list):
     def is_tensor(self) -> bool:
         return self.record.is_tensor
 
-    def table(self) -> str:
-        """A text table: one row per step with its factor and the running product."""
+    def table(self, max_rows: int | None = None) -> str:
+        """A text table: one row per step with its factor and the running product.
+
+        ``max_rows``: a longer path shows its first and last ``max_rows // 2`` steps, and a
+        line saying how many were left out between them.
+        """
         name = self.record.name
         out_name, target_name = name(self.record.output), name(self.target)
         head = (f"path from {out_name} down to {target_name}: {len(self)} steps; "
@@ -242,10 +246,19 @@ class Path(list):
             for k, p in enumerate(self, 1):
                 rows.append((str(k), name(p.node), p.node.op, name(p.parent),
                              f"{p.factor:.10g}", f"{p.product:.10g}"))
+        left_out = 0
+        if max_rows is not None and len(rows) - 1 > max(max_rows, 2):
+            keep = max(max_rows, 2) // 2
+            left_out = len(rows) - 1 - 2 * keep
+            rows = rows[: 1 + keep] + rows[-keep:]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [head] + ["  ".join(c.rjust(w) if i in (0,) or i >= 4 else c.ljust(w)
                                     for i, (c, w) in enumerate(zip(r, widths))).rstrip()
                           for r in rows]
+        if left_out:
+            at = 2 + keep  # after the head, the column titles and the first rows
+            lines.insert(at, f"... {left_out:,} steps left out (the whole table: "
+                             "path.table()) ...")
         lines.append(f"dC/d{target_name} along this path = {_text(self.gradient)}")
         return "\n".join(lines)
 

@@ -157,23 +157,28 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
                    dynamic_ncols=True) if progress else None
         loss_sum = 0.0  # sum over examples of the per-example cost, this epoch
         seen = 0
-        for x_batch, y_batch in batches(x_train, y_train, batch_size, rng=rng):
-            outputs = model(Tensor(x_batch))  # (B, n_out)
-            batch_loss = loss_fn(outputs, y_batch)  # mean over the batch
-            for p in params:  # model.zero_grad(), without walking the modules each step
-                p.grad = None
-            batch_loss.backward(keep_grads=False)  # only the parameters' gradients are kept
-            for hook in after_backward:
-                hook(step, model, batch_loss, optimizer)
-            update()
-            for hook in after_step:
-                hook(step, model, optimizer)
-            loss_sum += float(batch_loss.data) * len(x_batch)
-            seen += len(x_batch)
-            step += 1
-            if bar is not None:  # about 1 us: stores the text; tqdm redraws at most 10 times/s
-                bar.set_postfix_str(f"loss={loss_sum / seen:.4f}", refresh=False)
-                bar.update()
+        try:
+            for x_batch, y_batch in batches(x_train, y_train, batch_size, rng=rng):
+                outputs = model(Tensor(x_batch))  # (B, n_out)
+                batch_loss = loss_fn(outputs, y_batch)  # mean over the batch
+                for p in params:  # model.zero_grad(), without walking the modules each step
+                    p.grad = None
+                batch_loss.backward(keep_grads=False)  # only the parameters' gradients are kept
+                for hook in after_backward:
+                    hook(step, model, batch_loss, optimizer)
+                update()
+                for hook in after_step:
+                    hook(step, model, optimizer)
+                loss_sum += float(batch_loss.data) * len(x_batch)
+                seen += len(x_batch)
+                step += 1
+                if bar is not None:  # about 1 us: stores the text; tqdm redraws at most 10 times/s
+                    bar.set_postfix_str(f"loss={loss_sum / seen:.4f}", refresh=False)
+                    bar.update()
+        except BaseException:  # an error or Ctrl-C: end the bar's line before it is reported
+            if bar is not None:
+                bar.close()
+            raise
         metrics = {"epoch": epoch, "train_loss": loss_sum / seen,
                    "test_accuracy": evaluate(model, x_test, y_test),
                    "elapsed": time.perf_counter() - start}

@@ -155,3 +155,86 @@ def test_flow_works_for_every_activation(activation, init, tmp_path, capsys):
     out = capsys.readouterr().out
     assert re.search(rf"hidden 1\s+784->30\s+{activation}", out)
     assert re.search(r"output\s+30->10\s+sigmoid", out)
+
+
+# ---- hardening: every bad input is one line, and nothing is left half-written -----------------
+@pytest.mark.parametrize("args, message", [
+    (["flow", "--sizes", "784,100000000,10"], "would need about"),
+    (["flow", "--examples", "5000"], "the shipped sample has 4,000 training images"),
+    (["flow", "--seed", "-1"], "expected a whole number >= 0"),
+    (["flow", "--epochs", "nan"], "expected a whole number >= 0"),
+    (["chain", "--seed", "-5"], "expected a whole number >= 0"),
+    (["chain", "--depth", "100000000"], "would need about"),
+    (["chain", "--weight", "abc"], "expected a number, got 'abc'"),
+    (["chain", "--depth", "1e3"], "positive integer"),
+    (["demo", "--epochs", "2.5"], "positive integer"),
+    (["lesson", "0"], "positive integer"),
+])
+def test_each_bad_number_is_one_line_and_exit_code_2(args, message, tmp_path):
+    result = run(*args, "--out", str(tmp_path)) if args[0] != "lesson" else run(*args)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_folder_where_a_file_goes_is_one_line_and_exit_code_1(tmp_path):
+    (tmp_path / "chain.svg").mkdir()
+    result = run("chain", "--out", str(tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "chain.svg" in lines[0] and "folder" in lines[0], result.stderr
+
+
+def test_nan_and_inf_weights_flow_through_the_table_and_the_pictures(tmp_path):
+    for weight in ("nan", "inf"):
+        result = run("chain", "--depth", "3", "--weight", weight, "--out", str(tmp_path))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "dC/db1 along this path = nan" in result.stdout
+        assert "nan" in (tmp_path / "chain.svg").read_text()
+
+
+def test_a_huge_table_is_shortened_with_a_note(tmp_path):
+    result = run("chain", "--depth", "3000", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "steps left out (the whole table: path.table())" in result.stdout
+    assert len(result.stdout.splitlines()) < 60
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`minigrad chain --depth 3000 | head -3`: no BrokenPipeError, no traceback."""
+    shell = subprocess.run(
+        f"{sys.executable} -m minigrad chain --depth 3000 --out {REPO / 'minigrad-out' / 'pipe'}"
+        " | head -3; echo \"exit=${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash",
+        capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert shell.stdout.splitlines()[-1] == "exit=141", shell.stdout
+    assert len(shell.stdout.splitlines()) == 4
+    assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr, shell.stderr
+
+
+def test_ctrl_c_ends_with_one_line_exit_130_and_no_half_written_file(tmp_path):
+    """A real SIGINT in the middle of the demo's training."""
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minigrad", "demo", "--epochs", "30", "--out", str(tmp_path)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"})
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "Training it" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    assert "Training it" in seen, seen
+    time.sleep(1.0)  # inside an epoch of training
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    # tqdm redraws its bar with carriage returns; the message is the last line, on its own
+    pieces = [piece.strip() for piece in re.split(r"[\r\n]", stderr) if piece.strip()]
+    assert pieces[-1] == "minigrad demo: interrupted", stderr[-1500:]
+    assert stderr.rstrip().endswith("\nminigrad demo: interrupted"), stderr[-1500:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

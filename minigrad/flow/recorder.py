@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.files import replacing
 from minigrad.flow.measure import gradient_flow, linear_layers
 from minigrad.flow.report import FIELDS, FlowReport, csv_cell
 from minigrad.nn.losses import loss_function
@@ -166,9 +167,8 @@ class FlowRecorder:
 
     def to_csv(self, path: str | Path) -> Path:
         """One row per record and layer: epoch, step, the layer's fields, the training ratio."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as file:
+        with replacing(path) as temporary, temporary.open("w", newline="",
+                                                          encoding="utf-8") as file:
             writer = csv.writer(file)
             writer.writerow(["record", "epoch", "step", *FIELDS, "train_update_data"])
             for record, report in enumerate(self.reports):
@@ -177,4 +177,4 @@ class FlowRecorder:
                     writer.writerow([record, self.epochs[record], self.steps[record],
                                      *(csv_cell(getattr(row, name)) for name in FIELDS),
                                      csv_cell(training[i] if i < len(training) else None)])
-        return path
+        return Path(path)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from minigrad.files import replacing, write_text
 from minigrad.flow.verdict import summary_sentence
 from minigrad.names import gain_label
 
@@ -147,9 +148,7 @@ class FlowReport:
         """The report as JSON text; written to ``path`` too when one is given."""
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
         if path is not None:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text + "\n", encoding="utf-8")
+            write_text(path, text + "\n")
         return text
 
     @classmethod
@@ -159,14 +158,13 @@ class FlowReport:
 
     def to_csv(self, path: str | Path) -> Path:
         """One CSV row per layer, one column per field of :class:`LayerFlow`; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as file:
+        with replacing(path) as temporary, temporary.open("w", newline="",
+                                                          encoding="utf-8") as file:
             writer = csv.writer(file)
             writer.writerow(FIELDS)
             for row in self.layers:
                 writer.writerow(csv_cells(row))
-        return path
+        return Path(path)
 
     @classmethod
     def from_csv(cls, path: str | Path) -> FlowReport:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad.files import replacing
 from minigrad.names import gain_label
 
 if TYPE_CHECKING:  # only for the annotations: no import cycle, no cost at run time
@@ -91,8 +92,8 @@ def save_figure(ax_or_figure: Any, path: str | Path, *, dpi: int = 120,
     """Write the figure of ``ax_or_figure`` (PNG, SVG, PDF from the suffix); close it."""
     figure = getattr(ax_or_figure, "figure", ax_or_figure)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
+    with replacing(path) as temporary:  # whole or not at all
+        figure.savefig(temporary, dpi=dpi, format=path.suffix.lstrip(".") or None)
     if close:
         import matplotlib.pyplot as plt
 

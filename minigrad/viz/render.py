@@ -30,6 +30,7 @@ from typing import Any
 
 import graphviz
 
+from minigrad.files import write_bytes
 from minigrad.viz.style import FONT
 
 __all__ = ["Picture", "save", "render_svg", "which_renderer", "GraphvizNotFound", "RenderError"]
@@ -121,10 +122,9 @@ def save(
         if not dot:
             raise GraphvizNotFound(INSTALL_HELP)
         data = _run_dot(dot, source, fmt)
-    # Render first, so a failed render leaves no empty folders or files behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    # Render first, so a failed render leaves no empty folders or files behind; then the
+    # file is written whole or not at all.
+    return write_bytes(path, data)
 
 
 def _format_for(path: Path, format: str | None) -> str:
