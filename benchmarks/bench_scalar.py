@@ -1,25 +1,39 @@
 """The training step of micrograd's own demo, on minigrad's Value and on micrograd's.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_scalar.py   # ~1 min
-    python benchmarks/bench_scalar.py --quick    # a few repeats: a smoke test
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_scalar.py   # ~2 min
+    python benchmarks/bench_scalar.py --quick    # one short repeat: a smoke test
 
 One step: an MLP 2-16-16-1 (ReLU, linear output) of scalar Values scores 100 two-moons points,
 the loss is the SVM hinge loss mean(relu(1 - y * score)) plus L2 1e-4 * sum(p * p), then
 zero_grad, backward and an SGD update: micrograd's demo.ipynb, written once below and run with
-each engine's Value class. Both run with Python's default garbage-collector settings. Printed:
-the median time per step of each (interleaved repeats), the ratio (target: minigrad at least 5x
-faster), minigrad's build + backward cost per node with the collector off (target: at most 1 us),
-and both engines timed with the collector off too: the share of each step that is the
-collector. Times are process CPU time (``--clock wall`` for wall time); see benchmarks/common.py.
+each engine's Value class.
+
+Each engine runs in a process of its own (this script started again with ``--child``), with
+Python's default garbage-collector settings, in two kinds of process: *bare* (the script and
+the engine: Python and numpy) and *loaded* (also matplotlib.pyplot and torch imported, as a
+learner's notebook has them; torch only when installed). The cyclic collector's full
+collections traverse every object the process tracks, so its cost grows with what is loaded.
+Printed: minigrad's build + backward cost per node with the collector off (target: at most
+1 us); per process kind and engine the median time per step, the same with the collector off,
+the collector's share, its collections and milliseconds per step by generation (timed with
+gc.callbacks), the objects the process tracks and the tracked allocations per graph node; and
+micrograd / minigrad (target: at least 6x in the loaded process). Times are process CPU time
+(``--clock wall`` for wall time); see benchmarks/common.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
+import importlib.util
+import json
 import math
+import os
 import random
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import common
@@ -153,6 +167,11 @@ class RecursionLimit:
 
 
 # ---- the measurements -----------------------------------------------------------------------
+PROCESSES = ("bare", "loaded")
+NOTEBOOK_MODULES = ("numpy", "matplotlib.pyplot", "torch")  # what the loaded child imports
+STEPS = {"minigrad": 10, "micrograd": 3}  # timed steps per child and collector setting
+
+
 def cost_per_node(model: MLP, points: list[list[float]], labels: list[float],
                   repeats: int) -> tuple[int, float, float]:
     """minigrad with the collector off: (nodes, build s/node, backward s/node), medians."""
@@ -181,13 +200,25 @@ def check_same_step(micro_value: type, micro_backward: Callable[[Any], None],
                     points: list[list[float]], labels: list[float]) -> float:
     """Both engines, from the same weights, give the same loss and updated weights."""
     ours, theirs = MLP(minigrad.Value, [2, 16, 16, 1]), MLP(micro_value, [2, 16, 16, 1])
-    loss_ours = training_step(minigrad.Value, ours, points, labels, plain_backward)
-    loss_theirs = training_step(micro_value, theirs, points, labels, micro_backward)
+    with collector_off():  # a check, not a timing: micrograd's garbage is collected at once
+        loss_ours = training_step(minigrad.Value, ours, points, labels, plain_backward)
+        loss_theirs = training_step(micro_value, theirs, points, labels, micro_backward)
     assert math.isclose(loss_ours, loss_theirs, rel_tol=1e-12), (loss_ours, loss_theirs)
     difference = max(abs(p.data - q.data) for p, q in zip(ours.parameters(),
                                                           theirs.parameters()))
     assert difference < 1e-12, f"updated weights differ by {difference:.3g}"
     return difference
+
+
+@contextmanager
+def collector_off() -> Iterator[None]:
+    """The cyclic collector off inside, and one full collection at the end (untimed work)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def import_micrograd() -> type | None:
@@ -199,10 +230,134 @@ def import_micrograd() -> type | None:
     return Value
 
 
+def engine_step(engine: str, recursion_limit: int | None) -> tuple[type, Callable[[Any], None]]:
+    """The engine's Value class and its backward call (micrograd's with a recursion limit of
+    at least ``recursion_limit`` when that is given)."""
+    if engine == "minigrad":
+        return minigrad.Value, plain_backward
+    micro_value = import_micrograd()
+    if micro_value is None:
+        raise SystemExit("micrograd is not installed (pip install micrograd==0.1.0)")
+    return micro_value, RecursionLimit(recursion_limit) if recursion_limit else plain_backward
+
+
+class GenerationTimer:
+    """gc.callbacks that count the collections of each generation and time them."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = common.clock()
+        else:
+            generation = info["generation"]
+            self.collections[generation] += 1
+            self.seconds[generation] += common.clock() - self._start
+
+
+def time_steps(step: Callable[[], float], steps: int, collector: bool,
+               timer: GenerationTimer | None = None) -> float:
+    """Seconds per step over ``steps`` steps, the collector on (default settings) or off."""
+    if not collector:
+        gc.collect()  # untimed: the off block starts from a collected heap
+        gc.disable()
+    if timer is not None:
+        gc.callbacks.append(timer)
+    try:
+        start = common.clock()
+        for _ in range(steps):
+            step()
+        elapsed = common.clock() - start
+    finally:
+        if timer is not None:
+            gc.callbacks.remove(timer)
+        gc.enable()
+    return elapsed / steps
+
+
+def tracked_allocations(value: type, parents: Callable[[Any], Any]) -> tuple[int, float]:
+    """(nodes, tracked allocations per node) of building one step's graph, collector off."""
+    model = MLP(value, [2, 16, 16, 1])
+    points, labels = make_moons()
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.get_count()[0]  # generation 0 counts the allocations of tracked objects
+        loss, _ = build_loss(value, model, points, labels)
+        allocated = gc.get_count()[0] - before
+    finally:
+        gc.enable()
+    nodes = graph_size(loss, parents)
+    return nodes, allocated / nodes
+
+
+def child(argv: list[str]) -> None:
+    """One engine in this process: time its steps, collector on then off; print one JSON line."""
+    parser = argparse.ArgumentParser(description="bench_scalar child process")
+    parser.add_argument("--child", choices=("minigrad", "micrograd"), required=True)
+    parser.add_argument("--process", choices=PROCESSES, required=True)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--clock", choices=sorted(common.CLOCKS), default="cpu")
+    parser.add_argument("--recursion-limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    common.set_clock(args.clock)
+    loaded, missing = [], []
+    if args.process == "loaded":
+        for name in NOTEBOOK_MODULES:
+            if importlib.util.find_spec(name.split(".")[0]) is None:
+                missing.append(name)
+            else:
+                module = __import__(name, fromlist=["_"])
+                loaded.append(f"{name} {getattr(module, '__version__', '')}".strip())
+    value, backward = engine_step(args.child, args.recursion_limit)
+    step = _stepper(value, backward)
+    gc.collect()  # start from a clean heap, whatever the imports left behind
+    for _ in range(args.warmup):  # the timed steps find a predecessor's garbage, as in training
+        step()
+    tracked = len(gc.get_objects())
+    timer = GenerationTimer()
+    seconds = time_steps(step, args.steps, collector=True, timer=timer)
+    seconds_off = time_steps(step, args.steps, collector=False)
+    parents = _parents if args.child == "minigrad" else _micro_parents
+    nodes, per_node = tracked_allocations(value, parents)
+    print("RESULT " + json.dumps({
+        "step": seconds, "step_gc_off": seconds_off, "tracked": tracked, "nodes": nodes,
+        "allocations_per_node": per_node, "loaded": loaded, "missing": missing,
+        "collections": [n / args.steps for n in timer.collections],
+        "gc_seconds": [t / args.steps for t in timer.seconds]}))
+
+
+def run_child(engine: str, process: str, steps: int, warmup: int, clock: str,
+              recursion_limit: int | None) -> dict[str, Any]:
+    """Start this script as a child for one engine and process kind; its parsed result."""
+    env = dict(os.environ)
+    env.setdefault("MPLBACKEND", "Agg")  # pyplot without a display
+    command = [sys.executable, __file__, "--child", engine, "--process", process,
+               "--steps", str(steps), "--warmup", str(warmup), "--clock", clock]
+    if recursion_limit:
+        command += ["--recursion-limit", str(recursion_limit)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_scalar child {engine}/{process} exited {done.returncode}:\n"
+                           + done.stderr[-3000:])
+    line = next(line for line in reversed(done.stdout.splitlines())
+                if line.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--child" in argv:
+        child(argv)
+        return
     args = common.parse_args(__doc__.splitlines()[0], argv)
-    repeats = args.repeats or (1 if args.quick else 9)
-    steps_per_block = 1 if args.quick else 3
+    repeats = args.repeats or (1 if args.quick else 5)
+    steps = {engine: 1 if args.quick else n for engine, n in STEPS.items()}
+    warmup = 0 if args.quick else 1
 
     common.print_header("bench_scalar: micrograd's demo training step (MLP 2-16-16-1, "
                         f"{N_POINTS} two-moons points)", args.clock)
@@ -220,68 +375,105 @@ def main(argv: list[str] | None = None) -> None:
           f"(build {build * 1e6:.3f} + backward {back * 1e6:.3f}) "
           f"[target <= 1 us: {common.verdict(per_node, '<=', 1e-6)}]")
 
-    # With the collector on, one untimed step after each block's full collection: the timed
-    # steps then find their predecessor's garbage pending, as in a training loop.
-    contenders = [
-        common.Contender("minigrad", _stepper(minigrad.Value, plain_backward),
-                         number=steps_per_block, warmup=1),
-        common.Contender("minigrad (gc off)", _stepper(minigrad.Value, plain_backward),
-                         gc_enabled=False, number=steps_per_block),
-    ]
+    engines, limit = ["minigrad"], None
     micro_value = import_micrograd()
     if micro_value is None:
         print("\nmicrograd is not installed (pip install micrograd==0.1.0): "
               "timing minigrad alone.")
     else:
-        limit = _micrograd_recursion_limit(micro_value, points, labels)
-        micro_backward = RecursionLimit(limit) if limit else plain_backward
+        limit, note = _micrograd_recursion_limit(micro_value, points, labels)
+        print(note)
+        _, micro_backward = engine_step("micrograd", limit)
         difference = check_same_step(micro_value, micro_backward, points, labels)
         print(f"same step checked: loss and updated weights of the two engines agree "
               f"(max |difference| {difference:.1e})")
-        contenders += [
-            common.Contender("micrograd", _stepper(micro_value, micro_backward),
-                             number=steps_per_block, warmup=1),
-            common.Contender("micrograd (gc off)", _stepper(micro_value, micro_backward),
-                             gc_enabled=False, number=steps_per_block),
-        ]
+        engines.append("micrograd")
 
-    print(f"\n{repeats} interleaved repeats of {steps_per_block} step(s) each (gc on: after one "
-          "untimed step); median time per step:")
-    times = {name: common.median(t) for name, t in common.interleaved(contenders, repeats).items()}
-    for name, seconds in times.items():
-        print(f"  {name:<20} {common.fmt_time(seconds):>10}   "
-              f"({seconds / nodes * 1e6:.2f} us per node)")
-    print(f"\nminigrad with the collector off: {common.fmt_time(times['minigrad (gc off)'])} "
-          f"per step; the collector is {1.0 - times['minigrad (gc off)'] / times['minigrad']:.0%}"
-          " of minigrad's step (no cycles to free, but it rescans the live graph as it grows)")
+    configs = [(process, engine) for process in PROCESSES for engine in engines]
+    print(f"\nEach engine in a process of its own, default gc settings; {repeats} interleaved "
+          f"repeat(s) of every process; a process times {steps['minigrad']} (minigrad) or "
+          f"{steps['micrograd']} (micrograd) step(s) after {warmup} untimed one(s), with the "
+          "collector on, then as many with it off. Medians over the repeats, per step:")
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {config: [] for config in configs}
+    for repeat in range(repeats):
+        shift = repeat % len(configs)
+        for process, engine in configs[shift:] + configs[:shift]:
+            results[process, engine].append(
+                run_child(engine, process, steps[engine], warmup, args.clock, limit))
+    first_loaded = results["loaded", "minigrad"][0]
+    print("  bare  : the script and the engine (Python, numpy)")
+    print(f"  loaded: the same, with {', '.join(first_loaded['loaded'])} imported"
+          + (f"; not installed, so not loaded: {', '.join(first_loaded['missing'])}"
+             if first_loaded["missing"] else ""))
+    print(f"\n{'process':<8}{'engine':<11}{'step':>10}{'gc off':>10}{'collector':>10}"
+          f"{'collections gen0/1/2':>23}{'gc ms gen0/1/2':>20}{'tracked':>9}{'allocs/node':>12}")
+    summary: dict[tuple[str, str], dict[str, float]] = {}
+    for (process, engine), runs in results.items():
+        row = {key: common.median([r[key] for r in runs])
+               for key in ("step", "step_gc_off", "tracked", "allocations_per_node")}
+        collections = [common.median([r["collections"][g] for r in runs]) for g in range(3)]
+        gc_ms = [common.median([r["gc_seconds"][g] for r in runs]) * 1e3 for g in range(3)]
+        row["share"] = 1.0 - row["step_gc_off"] / row["step"]
+        summary[process, engine] = row
+        print(f"{process:<8}{engine:<11}{common.fmt_time(row['step']):>10}"
+              f"{common.fmt_time(row['step_gc_off']):>10}{row['share']:>10.0%}"
+              f"{'/'.join(f'{n:.1f}' for n in collections):>23}"
+              f"{'/'.join(f'{t:.1f}' for t in gc_ms):>20}"
+              f"{row['tracked'] / 1e3:>8.0f}k{row['allocations_per_node']:>12.2f}")
+    print("(collector: 1 - gc off / step; tracked: objects the process's collector tracks, all "
+          "traversed by each full (gen2) collection; allocs/node: tracked objects allocated "
+          "per node of a step's graph)\n")
+    for process in PROCESSES:
+        shares = [f"{summary[process, engine]['share']:.0%} of {engine}'s step"
+                  for engine in engines]
+        print(f"{process} process: the collector is {', '.join(shares)}")
     if micro_value is not None:
-        speedup = times["micrograd"] / times["minigrad"]
-        gc_share = 1.0 - times["micrograd (gc off)"] / times["micrograd"]
-        print(f"micrograd / minigrad = {speedup:.1f}x "
-              f"[target >= 5x: {common.verdict(speedup, '>=', 5.0)}]")
-        print(f"micrograd with the collector off: {common.fmt_time(times['micrograd (gc off)'])}"
-              f" per step; the cyclic collector is {gc_share:.0%} of micrograd's step")
-        print(f"micrograd (gc off) / minigrad (gc off) = "
-              f"{times['micrograd (gc off)'] / times['minigrad (gc off)']:.1f}x "
-              "(the engines alone, without the collector)")
+        for process in PROCESSES:
+            speedup = summary[process, "micrograd"]["step"] / summary[process, "minigrad"]["step"]
+            target = (f" [target >= 6x: {common.verdict(speedup, '>=', 6.0)}]"
+                      if process == "loaded" else "")
+            print(f"micrograd / minigrad = {speedup:.1f}x in the {process} process{target}")
+        engines_alone = (summary["bare", "micrograd"]["step_gc_off"]
+                         / summary["bare", "minigrad"]["step_gc_off"])
+        print(f"micrograd (gc off) / minigrad (gc off) = {engines_alone:.1f}x "
+              "(the engines alone, without the collector; bare process)")
 
 
 def _parents(node: Any) -> Any:
     return node.parents
 
 
+def _micro_parents(node: Any) -> Any:
+    return node._prev
+
+
+def graph_size(root: Any, parents: Callable[[Any], Any]) -> int:
+    """How many nodes ``root`` depends on (itself included), found without recursion."""
+    seen, stack = {id(root)}, [root]
+    while stack:
+        for parent in parents(stack.pop()):
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return len(seen)
+
+
 def _micrograd_recursion_limit(micro_value: type, points: list[list[float]],
-                               labels: list[float]) -> int | None:
-    """None if micrograd's recursive backward fits the current limit, else the limit it needs."""
-    loss, _ = build_loss(micro_value, MLP(micro_value, [2, 16, 16, 1]), points, labels)
-    depth = graph_depth(loss, lambda node: node._prev)
+                               labels: list[float]) -> tuple[int | None, str]:
+    """(None if micrograd's recursive backward fits the current limit, else the limit it
+    needs; a sentence saying which)."""
+    with collector_off():
+        loss, _ = build_loss(micro_value, MLP(micro_value, [2, 16, 16, 1]), points, labels)
+        depth = graph_depth(loss, _micro_parents)
+        del loss
     # build_topo uses one frame per level, and this script already sits a few frames deep.
     needed = depth + 100
     current = sys.getrecursionlimit()
-    print(f"micrograd: graph depth {depth}; its recursive topological sort needs a recursion "
-          f"limit of about {needed} (current {current}): "
-          + ("fits" if needed <= current else f"raised to {needed} for micrograd's backward only"))
-    return None if needed <= current else needed
+    note = (f"micrograd: graph depth {depth}; its recursive topological sort needs a recursion "
+            f"limit of about {needed} (current {current}): "
+            + ("fits" if needed <= current
+               else f"raised to {needed} for micrograd's backward only"))
+    return (None if needed <= current else needed), note
 
 
 def _stepper(value: type, backward: Callable[[Any], None]) -> Callable[[], float]:

@@ -38,10 +38,21 @@ def test_bench_scalar_runs_and_prints_its_ratios() -> None:
     out = run_benchmark("bench_scalar.py")
     assert re.search(r"graph of one step: \d+ nodes, depth \d+", out), out
     assert "minigrad build + backward per node, gc off:" in out, out
-    assert re.search(r"the collector is -?\d+% of minigrad's step", out), out
+    engines = ("minigrad", "micrograd") if HAS_MICROGRAD else ("minigrad",)
+    for process in ("bare", "loaded"):  # each engine timed in a child process of each kind
+        for engine in engines:
+            assert re.search(rf"^{process}\s+{engine}\s+\d", out, re.M), out
+        assert re.search(rf"{process} process: the collector is -?\d+% of minigrad's step",
+                         out), out
+    if HAS_TORCH:
+        assert re.search(r"loaded: the same, with numpy .*, torch \d", out), out
+    else:
+        assert "not installed, so not loaded: torch" in out, out
     if HAS_MICROGRAD:
         assert "same step checked:" in out, out
-        assert re.search(r"micrograd / minigrad = \d+\.\dx", out), out
+        assert re.search(r"micrograd / minigrad = \d+\.\dx in the bare process", out), out
+        assert re.search(r"micrograd / minigrad = \d+\.\dx in the loaded process "
+                         r"\[target >= 6x: (met|MISSED)\]", out), out
         assert "micrograd (gc off) / minigrad (gc off) =" in out, out
     else:
         assert "micrograd is not installed" in out, out
