@@ -1,10 +1,12 @@
-"""Tensor: an ndarray node. Each op computes its result and, beside it, its vector-Jacobian product.
+"""Tensor: an ndarray node. Its ops are one block each, in :mod:`minigrad.tensor_ops`.
 
 For arrays the chain rule is dC/d parent += (upstream) . (d out/d parent): a vector-Jacobian
 product (VJP). Elementwise ops have a diagonal Jacobian, so their VJP is ``local * upstream``
-exactly as for scalars; broadcasting then sums the product back to the parent's shape. Every op
-below is one forward function and its backward rule, with the formula in the docstring. The
-graph walk itself is :func:`minigrad.engine.backward`, shared with :class:`minigrad.Value`.
+exactly as for scalars; broadcasting then sums the product back to the parent's shape. This
+module makes the nodes: construction, attributes, lifting numbers to constants, the checks that
+name the op and the shapes, seeding backward, and one thin method per op that runs the op's
+block (``tensor_ops.Sigmoid``, ``tensor_ops.Linear``, ...) and records the result. The graph
+walk itself is :func:`minigrad.engine.backward`, shared with :class:`minigrad.Value`.
 
 Shapes follow numpy (batch first). float64 unless asked for float32 or given a float32 array.
 """
@@ -18,11 +20,14 @@ from typing import Any
 import numpy as np
 
 from minigrad import engine
+from minigrad import tensor_ops as ops
 from minigrad.engine import Node, backward
+from minigrad.tensor_ops import Op
+from minigrad.tensor_ops import unbroadcast as _unbroadcast  # noqa: F401  (the old name)
 
 __all__ = ["Tensor", "linear", "describe_local"]
 
-Rule = Callable[[tuple, np.ndarray], tuple]
+Rule = Callable[[Any, np.ndarray], tuple]
 _new = object.__new__
 _FLOATS = (np.float64, np.float32)
 
@@ -43,27 +48,18 @@ def _as_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
-
-
-# Which local-derivative description each backward rule has (read only by observers).
-_LOCALS: dict[Rule, Callable[[tuple], tuple]] = {}
+# What the local derivative of a user's backward rule is (``describe_local``; read only by
+# observers). The built-in ops need no entry: each is an Op whose ``local()`` says it.
+_LOCALS: dict[Rule, Callable[[Any], tuple]] = {}
 
 
 def describe_local(rule: Rule) -> Callable:
-    """Decorator: ``local(ctx)`` says what ``rule`` multiplies the upstream gradient by.
+    """Decorator: ``local(ctx)`` says what ``rule`` (your own op's) multiplies upstream by.
 
     Used only when backward is observed (traces, pictures): one entry per parent, e.g. the
-    array sigma'(z) for a sigmoid, the weight matrix for the input of a linear layer.
+    array 3 x^2 for a cube. (An op written as a ``tensor_ops.Op`` says it in its ``local()``.)
     """
-    def register(local: Callable[[tuple], tuple]) -> Callable[[tuple], tuple]:
+    def register(local: Callable[[Any], tuple]) -> Callable[[Any], tuple]:
         _LOCALS[rule] = local
         return local
     return register
@@ -91,13 +87,14 @@ class Tensor(Node):
 
     @classmethod
     def from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], op: str, rule: Rule,
-                ctx: tuple) -> Tensor:
+                ctx: Any) -> Tensor:
         """The result of an op: ``rule(ctx, upstream)`` gives one contribution per parent.
 
         The graph is recorded only when a parent needs a gradient and grad mode is on; a rule
-        may return None for a parent whose ``requires_grad`` is False.
+        may return None for a parent whose ``requires_grad`` is False. Every built-in op is
+        recorded here, with a ``tensor_ops.Op`` as ``ctx`` and its class's ``vjp`` as ``rule``.
         """
-        out = _new(cls)
+        out = _new(cls)  # bench_mlp: no __init__ (no checks of data an op has just made)
         out.data = data
         out.grad = None
         out.label = ""
@@ -122,9 +119,11 @@ class Tensor(Node):
 
         ``local`` holds d data/d parent, elementwise (an elementwise op's diagonal Jacobian,
         or, for a cost of a whole array, dC/d parent itself): it must broadcast with the
-        upstream gradient to the parent's shape.
+        upstream gradient to the parent's shape (``tensor_ops.Given``).
         """
-        return cls.from_op(data, (parent,), op, _unary_rule, (local,))
+        given = _new(ops.Given)
+        given.needs = (True,)
+        return cls.from_op(given.forward(data, local), (parent,), op, ops.Given.vjp, given)
 
     # ---- plain attributes ---------------------------------------------------------------
     @property
@@ -162,9 +161,12 @@ class Tensor(Node):
         return f"Tensor({np.array2string(self.data, precision=4, threshold=8)}{grad}{name})"
 
     def local_derivatives(self) -> tuple:
-        """What the backward rule multiplies upstream by, per parent (see each op)."""
+        """d self/d parent per parent, as the op describes it (see its class in tensor_ops)."""
+        ctx = self._ctx
+        if isinstance(ctx, Op):
+            return ctx.local()
         local = _LOCALS.get(self._rule)
-        return local(self._ctx) if local is not None else (None,) * len(self._parents)
+        return local(ctx) if local is not None else (None,) * len(self._parents)
 
     def backward(self, gradient: Any = None, on_step=None, keep_grads: bool = True) -> None:
         """dC/dself = ``gradient`` (1 for a one-element tensor), then the chain rule below."""
@@ -189,114 +191,91 @@ class Tensor(Node):
         """Forget the gradient (leaf gradients accumulate across backward calls)."""
         self.grad = None
 
-    # ---- elementwise binary ops ---------------------------------------------------------
+    # ---- elementwise binary ops (tensor_ops.Add, Sub, Mul, Div, Pow) ---------------------
     def __add__(self, other: Any) -> Tensor:
         r"""a + b;  d/da = 1, d/db = 1 (summed over broadcast axes)"""
-        return _binary(self, other, "+")
+        return _binary(ops.Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:  # other + self
-        return _binary(_lift(other, "+", self), self, "+")
+        return _binary(ops.Add, _lift(other, "+", self), self)
 
     def __sub__(self, other: Any) -> Tensor:
         r"""a - b;  d/da = 1, d/db = -1"""
-        return _binary(self, other, "-")
+        return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:  # other - self
-        return _binary(_lift(other, "-", self), self, "-")
+        return _binary(ops.Sub, _lift(other, "-", self), self)
 
     def __mul__(self, other: Any) -> Tensor:
         r"""a * b;  d/da = b, d/db = a"""
-        return _binary(self, other, "*")
+        return _binary(ops.Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:  # other * self
-        return _binary(_lift(other, "*", self), self, "*")
+        return _binary(ops.Mul, _lift(other, "*", self), self)
 
     def __truediv__(self, other: Any) -> Tensor:
         r"""a / b;  d/da = 1/b, d/db = -a/b^2"""
-        return _binary(self, other, "/")
+        return _binary(ops.Div, self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:  # other / self
-        return _binary(_lift(other, "/", self), self, "/")
+        return _binary(ops.Div, _lift(other, "/", self), self)
 
     def __pow__(self, other: Any) -> Tensor:
         r"""a ** b;  d/da = b a^(b-1), d/db = a^b ln a"""
-        return _binary(self, other, "**")
+        return _binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:  # other ** self
-        return _binary(_lift(other, "**", self), self, "**")
+        return _binary(ops.Pow, _lift(other, "**", self), self)
 
     def __neg__(self) -> Tensor:
         r"""-a;  d/da = -1"""
-        return Tensor.from_local(-self.data, self, "neg", np.asarray(-1.0, self.dtype))
+        return _unary(ops.Neg, self)
 
-    # ---- elementwise functions ----------------------------------------------------------
+    # ---- elementwise functions (tensor_ops.Exp, Log, Tanh, Sigmoid, Relu) -----------------
     def exp(self) -> Tensor:
         r"""e^a;  d/da = e^a  (inf past 709.78 in float64, without a warning)"""
-        with np.errstate(over="ignore"):
-            out = np.exp(self.data)
-        return Tensor.from_local(out, self, "exp", out)
+        return _unary(ops.Exp, self)
 
     def log(self) -> Tensor:
         r"""ln a;  d/da = 1/a  (every a > 0; NaN propagates)"""
-        a = self.data
-        if (a <= 0).any():
-            bad = a[a <= 0].flat[0]
-            raise ValueError(f"Tensor log: needs positive numbers, got {bad!r} "
-                             f"(shape {self.shape})")
-        return Tensor.from_local(np.log(a), self, "log", 1.0 / a)
+        return _unary(ops.Log, self)
 
     def tanh(self) -> Tensor:
         r"""tanh a;  d/da = 1 - tanh^2 a"""
-        t = np.tanh(self.data)
-        return _deferred(self, t, "tanh", _tanh_derivative, t)
+        return _unary(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
-        r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z))  (see _sigmoid)"""
-        s, e = _sigmoid(self.data)  # sigma' is computed in backward, only if it is needed
-        return Tensor.from_op(s, (self,), "sigmoid", _deferred_rule, (_sigmoid_derivative, e, s))
+        r"""sigma(z) = 1/(1+e^-z);  sigma'(z) = sigma(z)(1-sigma(z)), exact in both tails"""
+        return _unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         r"""max(0, a);  d/da = 1 where a > 0, else 0"""
-        return _deferred(self, np.maximum(self.data, 0.0), "relu",  # NaN stays NaN
-                         _relu_derivative, self.data)
+        return _unary(ops.Relu, self)
 
-    # ---- reductions ---------------------------------------------------------------------
+    # ---- reductions (tensor_ops.Sum, Mean, Max) -------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         r"""sum_i a_i;  d/da_i = 1 (upstream copied back over the summed axes)"""
-        axes = _axes(axis, self.ndim, "sum")  # first: a bad axis is an error naming sum
-        out = np.asarray(self.data.sum(axis=axis, keepdims=keepdims))
-        return Tensor.from_op(out, (self,), "sum", _sum_rule, (self.shape, axes, keepdims, 1.0))
+        return _apply(ops.Sum, (self,), _axes(axis, self.ndim, "sum"), keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         r"""(1/n) sum_i a_i;  d/da_i = 1/n"""
-        axes = _axes(axis, self.ndim, "mean")
-        count = int(np.prod([self.shape[i] for i in axes])) if axes else 1
-        out = np.asarray(self.data.mean(axis=axis, keepdims=keepdims))
-        return Tensor.from_op(out, (self,), "mean", _sum_rule,
-                              (self.shape, axes, keepdims, 1.0 / max(count, 1)))
+        return _apply(ops.Mean, (self,), _axes(axis, self.ndim, "mean"), keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         r"""max_i a_i;  d/da_i = 1/k at the k tied maxima, 0 elsewhere"""
         if self.data.size == 0:
             raise ValueError(f"Tensor max: empty tensor of shape {self.shape}")
-        axes = _axes(axis, self.ndim, "max")
-        top = self.data.max(axis=axes, keepdims=True)
-        hit = self.data == top
-        share = hit / hit.sum(axis=axes, keepdims=True)
-        out = top if keepdims else np.asarray(top.squeeze(axis=axes))
-        return Tensor.from_op(out, (self,), "max", _sum_rule_weighted,
-                              (self.shape, axes, keepdims, share.astype(self.dtype)))
+        return _apply(ops.Max, (self,), _axes(axis, self.ndim, "max"), keepdims)
 
-    # ---- shape ops ----------------------------------------------------------------------
+    # ---- shape ops (tensor_ops.Reshape, Transpose, Index) ---------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         r"""the same numbers in another shape;  the gradient is reshaped back"""
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], Sequence) else shape
         try:
-            out = self.data.reshape(shape)
+            return _apply(ops.Reshape, (self,), shape)
         except ValueError:
             raise ValueError(f"Tensor reshape: cannot reshape {self.shape} "
                              f"({self.data.size} numbers) into {shape}") from None
-        return Tensor.from_op(out, (self,), "reshape", _reshape_rule, (self.shape,))
 
     def transpose(self, *axes: int) -> Tensor:
         r"""axes permuted (reversed by default);  the gradient is permuted back"""
@@ -306,8 +285,7 @@ class Tensor(Node):
         if sorted(order) != list(range(self.ndim)):
             raise ValueError(f"Tensor transpose: axes {order} are not a permutation of the "
                              f"{self.ndim} axes of shape {self.shape}")
-        return Tensor.from_op(self.data.transpose(order), (self,), "transpose",
-                              _transpose_rule, (tuple(np.argsort(order)),))
+        return _apply(ops.Transpose, (self,), order)
 
     @property
     def T(self) -> Tensor:
@@ -317,14 +295,12 @@ class Tensor(Node):
         r"""a[index];  d/da = 1 at the picked places (repeated picks add up), 0 elsewhere"""
         index = _plain_index(index)
         try:
-            out = self.data[index]
+            return _apply(ops.Index, (self,), index)
         except (IndexError, ValueError) as error:
             raise IndexError(f"Tensor []: index {index!r} does not fit shape {self.shape}: "
                              f"{error}") from None
-        return Tensor.from_op(np.asarray(out), (self,), "index", _index_rule,
-                              (self.shape, self.dtype, index))
 
-    # ---- matrix product and softmax -----------------------------------------------------
+    # ---- matrix product and softmax (tensor_ops.Matmul, Softmax, LogSoftmax) --------------
     def __matmul__(self, other: Any) -> Tensor:
         r"""a @ b;  dC/da = g @ b^T,  dC/db = a^T @ g  (vectors as in numpy)"""
         return _matmul(self, _lift(other, "@", self))
@@ -335,22 +311,35 @@ class Tensor(Node):
     def softmax(self, axis: int = -1) -> Tensor:
         r"""s_i = e^{a_i} / sum_j e^{a_j};  dC/da = s * (g - sum(g * s))"""
         _axes(axis, self.ndim, "softmax")  # a bad axis is an error naming softmax
-        s = np.exp(self.log_softmax_data(axis))
-        return Tensor.from_op(s, (self,), "softmax", _softmax_rule, (s, axis))
+        return _apply(ops.Softmax, (self,), axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         r"""a_i - log sum_j e^{a_j};  dC/da = g - softmax(a) * sum(g)"""
-        out = self.log_softmax_data(axis)
-        return Tensor.from_op(out, (self,), "log_softmax", _log_softmax_rule, (out, axis))
+        _axes(axis, self.ndim, "log_softmax")
+        return _apply(ops.LogSoftmax, (self,), axis)
 
     def log_softmax_data(self, axis: int = -1) -> np.ndarray:
         """log softmax of the data without a graph, shifted by the max so nothing overflows."""
         _axes(axis, self.ndim, "log_softmax")
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return ops.log_softmax(self.data, axis)
 
 
-# ---- helpers that build nodes ---------------------------------------------------------------
+# ---- helpers that run an op and record its node ---------------------------------------------
+def _apply(cls: type[Op], parents: tuple[Tensor, ...], *params: Any) -> Tensor:
+    """Run op ``cls`` forward on the parents' arrays (and ``params``), and record the node."""
+    op = _new(cls)  # bench_mlp: no __init__; forward sets the saved values
+    op.needs = tuple([p.requires_grad for p in parents])
+    data = op.forward(*[p.data for p in parents], *params)
+    return Tensor.from_op(data, parents, cls.name, cls.vjp, op)
+
+
+def _unary(cls: type[Op], a: Tensor) -> Tensor:
+    """``_apply`` for an elementwise op of one input."""
+    op = _new(cls)  # bench_mlp: the activations; no __init__, no argument tuples
+    op.needs = (True,)
+    return Tensor.from_op(op.forward(a.data), (a,), cls.name, cls.vjp, op)
+
+
 def _lift(x: Any, op: str, like: Tensor) -> Tensor:
     """A number or array as a constant Tensor (of ``like``'s float dtype for plain numbers)."""
     if isinstance(x, Tensor):
@@ -366,146 +355,16 @@ def _lift(x: Any, op: str, like: Tensor) -> Tensor:
                         f"{type(x).__name__} {x!r}") from None
 
 
-def _unary_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """Diagonal Jacobian: dC/da = local * g."""
-    return (ctx[0] * g,)
-
-
-@describe_local(_unary_rule)
-def _unary_local(ctx: tuple) -> tuple:
-    return (ctx[0],)
-
-
-# The largest x with e^x finite, per dtype (709 for float64, 88 for float32).
-_EXP_LIMIT = {dtype: float(np.floor(np.log(np.finfo(dtype).max))) for dtype in _FLOATS}
-
-
-def _sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """sigma(z) = 1/(1+e^-z), and e^-z for its derivative (see _sigmoid_derivative).
-
-    Where e^-z would overflow (z below -709 in float64, -88 in float32) sigma is 0 to within
-    the smallest normal number, and is set to 0: no overflow warning, no inf * 0.
-    """
-    limit = _EXP_LIMIT[z.dtype.type]
-    e = np.exp(np.minimum(-z, limit))
-    s = np.asarray(1.0 / (1.0 + e))  # an array even for a 0-d z
-    s[z < -limit] = 0.0
-    return s, e
-
-
-def _sigmoid_derivative(e: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """sigma'(z) = sigma (1 - sigma), with 1 - sigma = e^-z sigma: exact where sigma rounds to
-    1 (z > 37), and at most 1/4 (near z = 0 rounding could land one ulp above it)."""
-    local = np.multiply(e, s, out=np.empty_like(s))  # 1 - sigma; one array, then in place
-    local *= s
-    return np.minimum(local, 0.25, out=local)
-
-
-def _tanh_derivative(t: np.ndarray) -> np.ndarray:
-    """tanh'(a) = 1 - tanh^2(a), from the saved output t."""
-    return 1.0 - t * t
-
-
-def _relu_derivative(a: np.ndarray) -> np.ndarray:
-    """relu'(a) = 1 where a > 0, else 0, from the saved input."""
-    return (a > 0).astype(a.dtype)
-
-
-def _deferred(a: Tensor, out: np.ndarray, op: str, derivative: Callable, *saved: Any) -> Tensor:
-    """An elementwise op whose local derivative ``derivative(*saved)`` is computed in backward,
-    only for the nodes backward reaches (not under no_grad, not for an output read through)."""
-    return Tensor.from_op(out, (a,), op, _deferred_rule, (derivative, *saved))
-
-
-def _deferred_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """Diagonal Jacobian: dC/da = local * g, with the local derivative computed now."""
-    local = ctx[0](*ctx[1:])  # a fresh array: multiplied by g in place
-    local *= g
-    return (local,)
-
-
-@describe_local(_deferred_rule)
-def _deferred_local(ctx: tuple) -> tuple:
-    return (ctx[0](*ctx[1:]),)
-
-
-def _binary(a: Tensor, b: Any, op: str) -> Tensor:
+def _binary(cls: type[ops.Binary], a: Tensor, b: Any) -> Tensor:
     """a (op) b with numpy broadcasting; the shape error names the op and both shapes."""
-    b = _lift(b, op, a)
-    x, y = a.data, b.data
+    b = _lift(b, cls.name, a)
     try:
-        if op == "+":
-            out, local = x + y, None
-        elif op == "-":
-            out, local = x - y, None
-        elif op == "*":
-            out, local = x * y, (y, x)
-        elif op == "/":
-            if not y.all():
-                raise ZeroDivisionError(f"Tensor /: division by zero in the divisor of shape "
-                                        f"{b.shape}")
-            out = x / y
-            local = (1.0 / y, -out / y)
-        else:
-            out, local = _power(x, y, b.requires_grad)
+        return _apply(cls, (a, b))
     except ValueError as error:
         if "broadcast" not in str(error):
             raise
-        raise ValueError(f"Tensor {op}: shapes {a.shape} and {b.shape} do not broadcast "
+        raise ValueError(f"Tensor {cls.name}: shapes {a.shape} and {b.shape} do not broadcast "
                          "(numpy rules: trailing axes must match or be 1)") from None
-    needs = (a.requires_grad, b.requires_grad)
-    if local is None:  # + and -: the local derivatives are the constants 1 and +-1
-        rule, ctx = _add_rule, (a.shape, b.shape, needs, -1.0 if op == "-" else 1.0)
-    else:
-        rule, ctx = _product_rule, (a.shape, b.shape, needs, local)
-    return Tensor.from_op(out, (a, b), op, rule, ctx)
-
-
-def _power(x: np.ndarray, y: np.ndarray, needs_exponent_grad: bool) -> tuple:
-    """x ** y and its local derivatives; errors where the real power is undefined."""
-    if (x < 0).any() and not (y == np.round(y)).all():
-        raise ValueError("Tensor **: negative base to a non-integer power")
-    with np.errstate(divide="raise", invalid="ignore"):
-        try:
-            out = x**y
-        except FloatingPointError:
-            raise ZeroDivisionError("Tensor **: 0 raised to a negative power") from None
-        try:
-            dx = y * x ** (y - 1.0)
-        except FloatingPointError:  # a = 0 with 0 <= b < 1: d/da a^b is 0 (b = 0) or inf
-            with np.errstate(divide="ignore"):
-                dx = np.where(y == 0, 0.0, y * x ** (y - 1.0))
-    if needs_exponent_grad:
-        if not (x > 0).all():
-            raise ValueError("Tensor **: the gradient with respect to the exponent needs a "
-                             "positive base (d/db a^b = a^b ln a)")
-        return out, (dx, out * np.log(x))
-    return out, (dx, None)
-
-
-def _add_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """dC/da = g, dC/db = +-g, each summed back to its own shape."""
-    shape_a, shape_b, (need_a, need_b), sign = ctx
-    return (_unbroadcast(g, shape_a) if need_a else None,
-            (_unbroadcast(g, shape_b) if sign > 0 else -_unbroadcast(g, shape_b))
-            if need_b else None)
-
-
-@describe_local(_add_rule)
-def _add_local(ctx: tuple) -> tuple:
-    return (1.0, ctx[3])
-
-
-def _product_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """dC/da = local_a * g, dC/db = local_b * g, each summed back to its own shape."""
-    shape_a, shape_b, (need_a, need_b), (local_a, local_b) = ctx
-    return (_unbroadcast(local_a * g, shape_a) if need_a else None,
-            _unbroadcast(local_b * g, shape_b) if need_b else None)
-
-
-@describe_local(_product_rule)
-def _product_local(ctx: tuple) -> tuple:
-    return ctx[3]
 
 
 def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -519,40 +378,6 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(a % max(ndim, 1) for a in axes))
 
 
-def _sum_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """Copy g back over the reduced axes, times the constant d out/d a_i (1, or 1/n)."""
-    shape, axes, keepdims, scale = ctx
-    if not keepdims:
-        g = np.expand_dims(g, axes)
-    return (np.broadcast_to(g * scale if scale != 1.0 else g, shape).copy(),)
-
-
-@describe_local(_sum_rule)
-def _sum_local(ctx: tuple) -> tuple:
-    return (ctx[3],)
-
-
-def _sum_rule_weighted(ctx: tuple, g: np.ndarray) -> tuple:
-    """As the sum, but each element gets its own share of g (max: the tied maxima)."""
-    shape, axes, keepdims, share = ctx
-    if not keepdims:
-        g = np.expand_dims(g, axes)
-    return (share * g,)
-
-
-@describe_local(_sum_rule_weighted)
-def _share_local(ctx: tuple) -> tuple:
-    return (ctx[3],)
-
-
-def _reshape_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    return (g.reshape(ctx[0]),)
-
-
-def _transpose_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    return (g.transpose(ctx[0]),)
-
-
 def _plain_index(index: Any) -> Any:
     """Tensors inside an index become their (integer) data."""
     if isinstance(index, tuple):
@@ -560,14 +385,6 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index.data.astype(np.intp)
     return index
-
-
-def _index_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """Scatter g into zeros of a's shape; repeated indices add (np.add.at)."""
-    shape, dtype, index = ctx
-    grad = np.zeros(shape, dtype)
-    np.add.at(grad, index, g)
-    return (grad,)
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -581,97 +398,28 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(f"Tensor @: shapes {a.shape} and {b.shape} do not align "
                          f"({inner_a} != {inner_b})")
     try:
-        out = a.data @ b.data
+        return _apply(ops.Matmul, (a, b))
     except ValueError:
         raise ValueError(f"Tensor @: shapes {a.shape} and {b.shape} do not "
                          "broadcast over their batch axes") from None
-    return Tensor.from_op(out, (a, b), "@", _matmul_rule,
-                          (a.data, b.data, a.requires_grad, b.requires_grad))
-
-
-def _matmul_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """dC/da = g @ b^T, dC/db = a^T @ g; vectors are made matrices and back, batch axes summed."""
-    a, b, need_a, need_b = ctx
-    a2 = a[np.newaxis, :] if a.ndim == 1 else a
-    b2 = b[:, np.newaxis] if b.ndim == 1 else b
-    g2 = g
-    if b.ndim == 1:  # first: for vector @ vector, g is a 0-d array and gains (1,) then (1, 1)
-        g2 = np.expand_dims(g2, -1)
-    if a.ndim == 1:
-        g2 = np.expand_dims(g2, -2)
-    grad_a = grad_b = None
-    if need_a:
-        grad_a = _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
-        grad_a = grad_a.reshape(a.shape)
-    if need_b:
-        grad_b = _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
-        grad_b = grad_b.reshape(b.shape)
-    return grad_a, grad_b
-
-
-@describe_local(_matmul_rule)
-def _matmul_local(ctx: tuple) -> tuple:
-    # d(a @ b)/da is b (the upstream is multiplied by b^T), d(a @ b)/db is a.
-    return (ctx[1], ctx[0])
-
-
-def _softmax_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    s, axis = ctx
-    return (s * (g - (g * s).sum(axis=axis, keepdims=True)),)
-
-
-@describe_local(_softmax_rule)
-def _softmax_local(ctx: tuple) -> tuple:
-    s = ctx[0]
-    return (s * (1.0 - s),)  # the diagonal of the Jacobian
-
-
-def _log_softmax_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    log_s, axis = ctx
-    return (g - np.exp(log_s) * g.sum(axis=axis, keepdims=True),)
-
-
-@describe_local(_log_softmax_rule)
-def _log_softmax_local(ctx: tuple) -> tuple:
-    return (1.0 - np.exp(ctx[0]),)  # the diagonal of the Jacobian
 
 
 # ---- the layer op ---------------------------------------------------------------------------
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     r"""z = x @ w^T + b, one node per layer (Nielsen's z^l = w^l a^{l-1} + b^l, batch first).
 
-    dC/dx = g @ w,  dC/dw = g^T @ x,  dC/db = sum over the batch of g.
+    dC/dx = g @ w,  dC/dw = g^T @ x,  dC/db = sum over the batch of g (``tensor_ops.Linear``).
     x: (n_in,) or (N, n_in); w: (n_out, n_in); b: (n_out,); z: (n_out,) or (N, n_out).
     """
-    if type(x) is not Tensor:
+    if type(x) is not Tensor:  # bench_mlp: the common case, a Tensor, without isinstance
         x = _lift(x, "linear", weight)
     a, w = x.data, weight.data  # a: (N, n_in) or (n_in,); w: (n_out, n_in)
     if w.ndim != 2 or a.ndim not in (1, 2) or a.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input of shape {a.shape} does not fit a weight of shape "
                          f"{w.shape} (expected (N, {w.shape[-1]}) or ({w.shape[-1]},))")
-    z = a @ w.T
     if bias is None:
-        return Tensor.from_op(z, (x, weight), "linear", _linear_rule,
-                              (a, w, x.requires_grad, weight.requires_grad, False))
+        return _apply(ops.Linear, (x, weight))
     if bias.data.shape != (w.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.data.shape} does not fit a weight of "
                          f"shape {w.shape} (expected ({w.shape[0]},))")
-    z += bias.data
-    return Tensor.from_op(z, (x, weight, bias), "linear", _linear_rule,
-                          (a, w, x.requires_grad, weight.requires_grad, bias.requires_grad))
-
-
-def _linear_rule(ctx: tuple, g: np.ndarray) -> tuple:
-    """dC/dx = g @ w, dC/dw = g^T @ x, dC/db = sum_n g_n."""
-    x, w, need_x, need_w, need_b = ctx
-    if x.ndim == 1:
-        return (w.T @ g if need_x else None, np.outer(g, x) if need_w else None,
-                g if need_b else None)
-    return (g @ w if need_x else None, g.T @ x if need_w else None,
-            g.sum(axis=0) if need_b else None)
-
-
-@describe_local(_linear_rule)
-def _linear_local(ctx: tuple) -> tuple:
-    # dz/dx is w, dz/dw is x (the input activations), dz/db is 1.
-    return (ctx[1], ctx[0], 1.0)
+    return _apply(ops.Linear, (x, weight, bias))
