@@ -60,12 +60,15 @@ class SGD:
         """
         for group in self.param_groups:
             lr, decay = group["lr"], group["weight_decay"]
+            shrink = 1.0 - lr * decay
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
+                data = p.data  # updated in place: layers keep pointing at the same array
                 if decay:
-                    p.data *= 1.0 - lr * decay
-                p.data -= lr * p.grad
+                    data *= shrink
+                data -= lr * grad
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient."""

@@ -178,7 +178,7 @@ class Tensor(Node):
                 raise RuntimeError(f"Tensor.backward: the output has shape {self.shape}; pass "
                                    "gradient= (dC/doutput, same shape) or reduce it to one "
                                    "number first (e.g. .sum())")
-            seed = np.ones(self.data.shape, self.dtype)
+            seed = np.array(1.0, self.data.dtype).reshape(self.data.shape)
         else:
             seed = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient,
                              self.dtype, "Tensor.backward(gradient)")
@@ -419,7 +419,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"{w.shape} (expected (N, {w.shape[-1]}) or ({w.shape[-1]},))")
     if bias is None:
         return _apply(ops.Linear, (x, weight))
-    if bias.data.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.data.shape} does not fit a weight of "
+    b = bias.data
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {b.shape} does not fit a weight of "
                          f"shape {w.shape} (expected ({w.shape[0]},))")
-    return _apply(ops.Linear, (x, weight, bias))
+    op = _new(ops.Linear)  # bench_mlp: _apply written out, without its argument lists
+    op.needs = (x.requires_grad, weight.requires_grad, bias.requires_grad)
+    return Tensor.from_op(op.forward(a, w, b), (x, weight, bias), "linear", ops.Linear.vjp, op)

@@ -219,18 +219,20 @@ class Sigmoid(Unary):
     def forward(self, z: np.ndarray) -> np.ndarray:
         limit, below = _EXP_LIMIT[z.dtype.type]
         e = np.asarray(np.negative(z))  # (a 0-d z gives a numpy scalar: made an array)
-        np.minimum(e, limit, out=e)  # bench_mlp: built in place, one array for e^-z
-        np.exp(e, out=e)
+        saturated = np.fmin.reduce(z, None) < below  # fmin: a NaN elsewhere does not hide it
+        if saturated:
+            np.minimum(e, limit, out=e)
+        np.exp(e, out=e)  # bench_mlp: e^-z built in place, one array
         s = np.asarray(e + 1.0)
         np.reciprocal(s, out=s)
-        if np.fmin.reduce(z, axis=None) < below:  # fmin: a NaN elsewhere does not hide it
+        if saturated:
             s[z < below] = 0.0
         self.e, self.s = e, s
         return s
 
     def local(self) -> tuple:
         s = self.s
-        local = np.multiply(self.e, s, out=np.empty_like(s))  # 1 - sigma, then in place
+        local = np.asarray(self.e * s)  # 1 - sigma, then in place
         local *= s
         return (np.minimum(local, _QUARTER[s.dtype.type], out=local),)
 
