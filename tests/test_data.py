@@ -7,6 +7,8 @@ import io
 import os
 import pickle
 import struct
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.data import MNIST, MNISTFormatError, batches, load_mnist, one_hot
+from minigrad.data import MNIST, MNISTFormatError, batches, load_mnist, mnist, one_hot
 
 # --- the shipped sample -------------------------------------------------------------------
 
@@ -58,6 +60,47 @@ def test_sample_bad_n_test() -> None:
     """n_test must leave images on both sides of the split."""
     with pytest.raises(ValueError, match="n_test must be between 1 and 4999, got 5000"):
         load_mnist(n_test=5000)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_test": "10"}, TypeError,
+         "n_test must be an integer between 1 and 4999, got '10' .str."),
+        ({"n_test": 10.0}, TypeError, "n_test must be an integer .*, got 10.0 .float."),
+        ({"n_test": True}, TypeError, "n_test must be an integer .*, got True .bool."),
+        ({"n_test": 0}, ValueError, "n_test must be between 1 and 4999, got 0"),
+        ({"n_test": -5}, ValueError, "n_test must be between 1 and 4999, got -5"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+        ({"seed": "3"}, TypeError, "seed must be an integer at least 0, got '3' .str."),
+        ({"seed": 1.5}, TypeError, "seed must be an integer at least 0, got 1.5 .float."),
+        ({"path": 123}, TypeError, "path must be a str or a Path, got 123"),
+        ({"path": ".", "n_test": "10"}, TypeError, "n_test must be an integer"),  # with a path too
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_load_mnist_bad_argument_names_it_and_its_value(
+    kwargs: dict, error: type, message: str
+) -> None:
+    """Each bad argument is refused by name and value (not a comparison error from inside)."""
+    with pytest.raises(error, match="^load_mnist: " + message):
+        load_mnist(**kwargs)
+
+
+@given(
+    value=st.one_of(
+        st.text(max_size=5), st.floats(), st.booleans(), st.none(), st.lists(st.integers()),
+        st.integers().filter(lambda n: not 1 <= n <= 4999),
+    )
+)
+def test_load_mnist_n_test_refused_unless_an_integer_in_range(value: object) -> None:
+    """Whatever n_test is, if it is not an int in 1..4999 the error names it and its value."""
+    error = ValueError if isinstance(value, int) and not isinstance(value, bool) else TypeError
+    with pytest.raises(error) as caught:
+        load_mnist(n_test=value)
+    assert str(caught.value).startswith("load_mnist: n_test must be")
+    assert str(caught.value).endswith(f"got {value!r} ({type(value).__name__})" if error is
+                                      TypeError else f"got {value}")
 
 
 # --- IDX files ----------------------------------------------------------------------------
@@ -114,7 +157,7 @@ def test_idx_truncated_file(tmp_path: Path) -> None:
     expected = (
         "train-images-idx3-ubyte.gz: expected 5,488 bytes of pixels after the header, found 5,388"
     )
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(MNISTFormatError, match=expected):
         load_mnist(tmp_path)
 
 
@@ -123,7 +166,7 @@ def test_idx_truncated_gzip(tmp_path: Path) -> None:
     write_mnist(tmp_path)
     file = tmp_path / "t10k-labels-idx1-ubyte.gz"
     file.write_bytes(file.read_bytes()[:-10])
-    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz: damaged gzip data"):
+    with pytest.raises(MNISTFormatError, match="t10k-labels-idx1-ubyte.gz: damaged gzip data"):
         load_mnist(tmp_path)
 
 
@@ -133,7 +176,7 @@ def test_idx_wrong_magic(tmp_path: Path) -> None:
     labels = (tmp_path / "t10k-labels-idx1-ubyte").read_bytes()
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(labels)
     expected = "t10k-images-idx3-ubyte: expected magic number 2051 .IDX images., found 2049"
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(MNISTFormatError, match=expected):
         load_mnist(tmp_path)
 
 
@@ -142,7 +185,7 @@ def test_idx_wrong_image_size(tmp_path: Path) -> None:
     write_mnist(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte.gz", 2051, np.zeros((7, 28, 27), np.uint8))
     with pytest.raises(
-        ValueError, match="train-images-idx3-ubyte.gz: expected 28x28 images, found 28x27"
+        MNISTFormatError, match="train-images-idx3-ubyte.gz: expected 28x28 images, found 28x27"
     ):
         load_mnist(tmp_path)
 
@@ -154,7 +197,7 @@ def test_idx_count_mismatch(tmp_path: Path) -> None:
     expected = (
         "train-images-idx3-ubyte.gz holds 7 images but train-labels-idx1-ubyte.gz holds 6 labels"
     )
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(MNISTFormatError, match=expected):
         load_mnist(tmp_path)
 
 
@@ -163,7 +206,7 @@ def test_idx_label_out_of_range(tmp_path: Path) -> None:
     write_mnist(tmp_path)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", 2049, np.array([1, 12, 3], np.uint8))
     with pytest.raises(
-        ValueError, match="t10k-labels-idx1-ubyte.gz: expected digit labels 0..9, found 12"
+        MNISTFormatError, match="t10k-labels-idx1-ubyte.gz: expected digit labels 0..9, found 12"
     ):
         load_mnist(tmp_path)
 
@@ -180,6 +223,56 @@ def test_missing_path(tmp_path: Path) -> None:
     """A path that does not exist is named."""
     with pytest.raises(FileNotFoundError, match="nowhere: no such file or directory"):
         load_mnist(tmp_path / "nowhere")
+
+
+def test_path_to_a_file_of_the_wrong_kind(tmp_path: Path) -> None:
+    """A file that is neither an IDX file nor a pickle is named, even beside the IDX files."""
+    write_mnist(tmp_path)
+    (tmp_path / "notes.txt").write_text("my notes")
+    with pytest.raises(ValueError, match=r"^load_mnist: path .*notes.txt is neither a folder"):
+        load_mnist(tmp_path / "notes.txt")
+    os.mkfifo(tmp_path / "pipe")  # exists, but is neither a regular file nor a folder
+    with pytest.raises(ValueError, match=r"pipe is neither a regular file nor a folder"):
+        load_mnist(tmp_path / "pipe")
+
+
+def peak_memory(run: Callable[[], object]) -> tuple[BaseException | None, int]:
+    """The exception `run()` raises (or None) and the peak bytes Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        run()
+    except Exception as err:  # the caller checks it
+        return err, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return None, 0
+
+
+@pytest.mark.parametrize("images", [True, False], ids=["images", "labels"])
+def test_idx_gzip_bomb_stops_after_the_announced_bytes(tmp_path: Path, images: bool) -> None:
+    """A 10 kB .gz whose header says 10 items but which inflates to 10 MB is stopped early."""
+    write_mnist(tmp_path)
+    name = "t10k-images-idx3-ubyte.gz" if images else "t10k-labels-idx1-ubyte.gz"
+    header = struct.pack(">4I", 2051, 10, 28, 28) if images else struct.pack(">2I", 2049, 10)
+    (tmp_path / name).write_bytes(gzip.compress(header + bytes(10_000_000)))
+    assert (tmp_path / name).stat().st_size < 20_000
+    error, peak = peak_memory(lambda: load_mnist(tmp_path))
+    assert peak < 2_000_000, f"took {peak:,} bytes before stopping"
+    announced = "7,840 bytes of pixels" if images else "10 bytes of labels"
+    assert isinstance(error, MNISTFormatError)
+    assert f"{name}: expected {announced} after the header, found more" in str(error)
+
+
+def test_idx_header_announcing_too_many_images(tmp_path: Path) -> None:
+    """A header may announce at most ten times MNIST's training set, whatever follows."""
+    write_mnist(tmp_path)
+    header = struct.pack(">4I", 2051, 10**9, 28, 28)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header))
+    with pytest.raises(MNISTFormatError, match=(
+        r"train-images-idx3-ubyte.gz: the header announces 1,000,000,000 images, "
+        r"more than the 600,000"
+    )):
+        load_mnist(tmp_path)
 
 
 # --- the book's mnist.pkl.gz --------------------------------------------------------------
@@ -273,8 +366,185 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
 def test_pickle_wrong_structure(tmp_path: Path) -> None:
     """A pickle that is not three (x, y) pairs is named and described."""
     write_pickle(tmp_path / "mnist.pkl.gz", (np.zeros(3), np.zeros(3)), 4)
-    with pytest.raises(ValueError, match=r"mnist.pkl.gz: expected \(\(x, y\) train"):
+    with pytest.raises(MNISTFormatError, match=r"mnist.pkl.gz: expected \(\(x, y\) train"):
         load_mnist(tmp_path / "mnist.pkl.gz")
+
+
+def with_split(change: Callable[[np.ndarray, np.ndarray], tuple], split: int = 0) -> tuple:
+    """The small book splits with split `split` replaced by change(x, y)."""
+    splits = list(book_splits())
+    splits[split] = change(*splits[split])
+    return tuple(splits)
+
+
+def set_item(array: np.ndarray, index: tuple | int, value: object) -> np.ndarray:
+    """A copy of `array` with one element set."""
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+@pytest.mark.parametrize(
+    ("splits", "message"),
+    [
+        (with_split(lambda x, y: (x, set_item(y, 3, 10))),
+         r"train set: labels should be digits 0..9, found 10 \(label 3\)"),
+        (with_split(lambda x, y: (x, set_item(y, 1, -1)), 1),
+         r"valid set: labels should be digits 0..9, found -1 \(label 1\)"),
+        (with_split(lambda x, y: (x, y.astype(np.float64)), 2),
+         "test set: labels should be integers, found dtype float64"),
+        (with_split(lambda x, y: (set_item(x, (2, 7), 1.5), y)),
+         r"train set: pixels should lie in \[0, 1\], found 1.5 \(image 2, pixel 7\)"),
+        (with_split(lambda x, y: (set_item(x, (0, 0), -0.25), y)),
+         r"train set: pixels .*, found -0.25 \(image 0, pixel 0\)"),
+        (with_split(lambda x, y: (set_item(x, (1, 783), np.nan), y)),
+         r"train set: pixels .*, found nan \(image 1, pixel 783\)"),
+        (with_split(lambda x, y: (set_item(x, (4, 5), np.inf), y)),
+         r"train set: pixels .*, found inf \(image 4"),
+        (with_split(lambda x, y: (x.astype(str), y)),
+         "train set: pixels should be numbers, found dtype <U"),
+        (with_split(lambda x, y: (x, y.astype(str))),
+         "train set: labels should be integers, found dtype <U"),
+        (with_split(lambda x, y: (x, y.tolist())),
+         "train set should be two numpy arrays, found ndarray and list"),
+    ],
+    ids=["label-10", "label-minus-1", "float-labels", "pixel-1.5", "pixel-negative",
+         "pixel-nan", "pixel-inf", "string-pixels", "string-labels", "list-labels"],
+)
+def test_pickle_with_bad_labels_or_pixels_names_the_file(
+    tmp_path: Path, splits: tuple, message: str
+) -> None:
+    """The book's pickle must hold digit labels and pixels in [0, 1], as numpy numbers."""
+    write_pickle(tmp_path / "mnist.pkl.gz", splits, 4)
+    with pytest.raises(MNISTFormatError, match=r"^load_mnist: .*mnist.pkl.gz: " + message):
+        load_mnist(tmp_path / "mnist.pkl.gz")
+
+
+@given(
+    split=st.integers(0, 2),
+    where=st.tuples(st.integers(0, 2), st.integers(0, 783)),
+    value=st.one_of(st.floats(allow_nan=True).filter(lambda v: not 0 <= v <= 1),
+                    st.sampled_from([np.nan, np.inf, -np.inf, 1 + 1e-7, -1e-300])),
+    protocol=st.sampled_from(["py2", 2, 5]),
+)
+def test_pickle_any_pixel_outside_0_1_is_named(
+    tmp_path_factory: pytest.TempPathFactory, split: int, where: tuple, value: float,
+    protocol: int | str,
+) -> None:
+    """Wherever a pixel outside [0, 1] sits, the error names its split, value and place."""
+    file = tmp_path_factory.mktemp("pixel") / "mnist.pkl.gz"
+    x64 = lambda x, y: (set_item(x.astype(np.float64), where, value), y)  # noqa: E731
+    write_pickle(file, with_split(x64, split), protocol)
+    with pytest.raises(MNISTFormatError) as caught:
+        load_mnist(file)
+    name = ("train", "valid", "test")[split]
+    assert f"{name} set: pixels should lie in [0, 1], found {np.float64(value)} " \
+           f"(image {where[0]}, pixel {where[1]})" in str(caught.value)
+
+
+MALFORMED_PICKLES = {  # name -> bytes (gzipped by the test); the old loader's error in brackets
+    "empty": b"",  # EOFError
+    "not-a-pickle": b"hello, world",  # UnpicklingError
+    "bad-utf8": b"\x80\x02X\x01\x00\x00\x00\xff.",  # UnicodeDecodeError
+    "unknown-codec": (b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abc"
+                      b"X\x04\x00\x00\x00nope\x86R."),  # LookupError
+    "no-mark": b"\x80\x02t.",  # UnpicklingError (stack underflow)
+    "memo-miss": b"\x80\x02h\x05.",  # KeyError or UnpicklingError
+    "bad-reconstruct": b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nK\x01\x85R.",  # TypeError
+    "state-on-a-tuple": b"\x80\x02)}K\x01K\x02sb.",  # AttributeError
+    "truncated": pickle.dumps(book_splits(), protocol=4)[:-50],  # EOFError or UnpicklingError
+}
+
+
+@pytest.mark.parametrize("raw", MALFORMED_PICKLES.values(), ids=MALFORMED_PICKLES.keys())
+@pytest.mark.parametrize("gzipped", [True, False], ids=["gz", "plain"])
+def test_malformed_pickle_is_one_error_type_naming_the_file(
+    tmp_path: Path, raw: bytes, gzipped: bool
+) -> None:
+    """However a pickle is broken, the error is MNISTFormatError and names the file."""
+    file = tmp_path / ("mnist.pkl.gz" if gzipped else "mnist.pkl")
+    file.write_bytes(gzip.compress(raw) if gzipped else raw)
+    with pytest.raises(MNISTFormatError, match=rf"^load_mnist: .*{file.name}: "):
+        load_mnist(file)
+
+
+def test_truncated_gzip_pickle_is_one_error_type(tmp_path: Path) -> None:
+    """A half-downloaded mnist.pkl.gz is a MNISTFormatError naming the file."""
+    file = tmp_path / "mnist.pkl.gz"
+    write_pickle(file, book_splits(), "py2")
+    file.write_bytes(file.read_bytes()[:-100])
+    with pytest.raises(MNISTFormatError, match=r"mnist.pkl.gz: not a readable pickle \(EOFError"):
+        load_mnist(file)
+
+
+@given(raw=st.binary(max_size=200))
+def test_random_bytes_are_one_error_type(
+    tmp_path_factory: pytest.TempPathFactory, raw: bytes
+) -> None:
+    """Random bytes, gzipped, never load and never raise anything but MNISTFormatError."""
+    file = tmp_path_factory.mktemp("random") / "mnist.pkl.gz"
+    file.write_bytes(gzip.compress(raw))
+    with pytest.raises(MNISTFormatError, match="mnist.pkl.gz: "):
+        load_mnist(file)
+
+
+@given(data=st.data(), protocol=st.sampled_from(["py2", 2, 4]))
+def test_corrupted_pickle_loads_or_is_one_error_type(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, protocol: int | str
+) -> None:
+    """A valid small pickle with a few bytes overwritten loads, or fails as MNISTFormatError."""
+    file = tmp_path_factory.mktemp("corrupt") / "mnist.pkl.gz"
+    splits = tuple((x[:, :784], y) for x, y in book_splits())
+    write_pickle(file, splits, protocol)
+    raw = bytearray(gzip.decompress(file.read_bytes()))
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    file.write_bytes(gzip.compress(bytes(raw)))
+    try:
+        load_mnist(file)
+    except MNISTFormatError as err:
+        assert "mnist.pkl.gz: " in str(err)
+
+
+def test_pickle_gzip_bomb_stops_at_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small .gz inflating past the bound (lowered here to 1 MB) stops there."""
+    monkeypatch.setattr(mnist, "MAX_PICKLE_BYTES", 1_000_000, raising=False)
+    file = tmp_path / "mnist.pkl.gz"
+    # One Python 2 string that claims (and holds) 10 MB of zeros: a valid start of a pickle.
+    file.write_bytes(gzip.compress(b"\x80\x02T" + struct.pack("<i", 10**7) + bytes(10**7)))
+    assert file.stat().st_size < 20_000
+    error, peak = peak_memory(lambda: load_mnist(file))
+    assert peak < 5_000_000, f"took {peak:,} bytes before stopping"
+    assert isinstance(error, MNISTFormatError)
+    assert "mnist.pkl.gz: more than 1,000,000 bytes once decompressed" in str(error)
+
+
+def test_pickle_bound_leaves_room_for_the_books_file() -> None:
+    """The bound is well above the book's 220 MB pickle (and its float64 twin, 440 MB)."""
+    assert mnist.MAX_PICKLE_BYTES >= 2 * 70_000 * 784 * 8 > 3 * 220_000_000 // 2
+
+
+def test_pickle_rebuilding_one_string_many_times_is_stopped(tmp_path: Path) -> None:
+    """110 kB of pickle that would build 100 MB (one memoised string encoded 1,000 times)."""
+    text = b"X" + struct.pack("<I", 100_000) + b"a" * 100_000
+    raw = (b"\x80\x02c_codecs\nencode\nq\x00" + text + b"q\x01X\x06\x00\x00\x00latin1q\x02]("
+           + b"h\x00h\x01h\x02\x86R" * 1000 + b"e.")
+    file = tmp_path / "mnist.pkl.gz"
+    file.write_bytes(gzip.compress(raw))
+    error, peak = peak_memory(lambda: load_mnist(file))
+    assert peak < 10_000_000, f"took {peak:,} bytes before stopping"
+    assert isinstance(error, MNISTFormatError)
+    assert "mnist.pkl.gz: builds" in str(error) and "not the book's pickle" in str(error)
+
+
+def test_pickle_with_too_many_opcodes_is_stopped(tmp_path: Path) -> None:
+    """Each 1-byte DUP adds an 8-byte pointer: 10,000 opcodes are more than six arrays need."""
+    file = tmp_path / "mnist.pkl.gz"
+    file.write_bytes(gzip.compress(b"\x80\x02N" + b"2" * 20_000 + b"."))
+    with pytest.raises(MNISTFormatError, match="mnist.pkl.gz: more than 10,000 pickle opcodes"):
+        load_mnist(file)
 
 
 # --- one_hot ------------------------------------------------------------------------------
@@ -301,6 +571,34 @@ def test_one_hot_errors(labels: list, message: str) -> None:
     """Bad labels are reported with their value."""
     with pytest.raises(ValueError, match=message):
         one_hot(np.array(labels))
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "error"), [("10", TypeError), (2.0, TypeError), (0, ValueError), (-3, ValueError)]
+)
+def test_one_hot_bad_n_classes(n_classes: object, error: type) -> None:
+    """n_classes is a positive integer, named with its value."""
+    with pytest.raises(error, match=f"^one_hot: n_classes must be a positive integer, got "
+                                    f"{n_classes!r}"):
+        one_hot(np.array([0, 1]), n_classes)
+
+
+@given(n_classes=st.integers(1, 12), labels=st.lists(st.integers(-20, 20), max_size=30))
+def test_one_hot_rows_or_the_first_label_outside_the_classes(
+    n_classes: int, labels: list[int]
+) -> None:
+    """Labels in 0..n_classes-1 give one-hot rows; otherwise the first one outside is named."""
+    outside = [i for i, label in enumerate(labels) if not 0 <= label < n_classes]
+    if not outside:
+        out = one_hot(np.array(labels, dtype=np.int64), n_classes)
+        assert out.shape == (len(labels), n_classes)
+        assert np.array_equal(out.argmax(axis=1), labels) and np.all(out.sum(axis=1) == 1)
+        return
+    with pytest.raises(ValueError) as caught:
+        one_hot(np.array(labels), n_classes)
+    i = outside[0]
+    assert str(caught.value) == (f"one_hot: label {labels[i]} is outside 0..{n_classes - 1} "
+                                 f"(n_classes={n_classes}), at index {i}")
 
 
 # --- batches ------------------------------------------------------------------------------
@@ -336,3 +634,26 @@ def test_batches_errors() -> None:
         batches(np.zeros(4), np.zeros(3), 2)
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         batches(np.zeros(4), np.zeros(4), 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"batch_size": "2"}, TypeError, "batch_size must be an integer >= 1, got '2'"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an integer >= 1, got 2.5"),
+        ({"batch_size": True}, TypeError, "batch_size must be an integer >= 1, got True"),
+        ({"rng": -1}, ValueError, "rng must be a numpy Generator, an int seed >= 0 or None, "
+                                  "got -1"),
+        ({"rng": "3"}, ValueError, "rng must be .*, got '3'"),
+        ({"x": np.float64(3.0)}, ValueError, r"x and y must be arrays .*got shapes \(\) and"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_batches_bad_argument_names_it_and_its_value(
+    kwargs: dict, error: type, message: str
+) -> None:
+    """Bad batch sizes, seeds and scalars fail at the call, naming the argument and value."""
+    arguments = {"x": np.zeros(4), "y": np.zeros(4), "batch_size": 2} | kwargs
+    rng = arguments.pop("rng", None)
+    with pytest.raises(error, match="^batches: " + message):
+        batches(**arguments, rng=rng)

@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -276,6 +277,8 @@ PICKLE_ALLOWED = frozenset(
         ("_codecs", "encode"),  # how Python 3 writes bytes in pickle protocol 2
     }
 )
+MAX_OPCODES = 10_000  # a pickle of six arrays takes about 30 per array
+NDARRAY = object()  # what a pickle gets for numpy.ndarray: only _reconstruct may use it
 
 
 class _CappedStream:
@@ -283,72 +286,85 @@ class _CappedStream:
 
     def __init__(self, stream: BinaryIO, file: Path, limit: int) -> None:
         """Wrap `stream` (already decompressing) of `file`."""
-        self.stream, self.file, self.room = stream, file, limit
+        self.stream, self.file, self.limit, self.count = stream, file, limit, 0
 
-    def _count(self, data: bytes) -> bytes:
-        self.room -= len(data)
-        if self.room < 0:
+    def _counted(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self.limit:
             raise MNISTFormatError(
-                f"load_mnist: {self.file}: more than {MAX_PICKLE_BYTES:,} bytes once "
-                f"decompressed, not the book's pickle (about 220 MB); reading stopped there"
+                f"load_mnist: {self.file}: more than {self.limit:,} bytes once decompressed, "
+                f"not the book's pickle (about 220 MB); reading stopped there"
             )
         return data
 
     def read(self, size: int = -1) -> bytes:
-        """At most `size` bytes (all when negative), and never more than one past the limit."""
-        size = self.room + 1 if size < 0 else min(size, self.room + 1)
-        return self._count(self.stream.read(size))
+        """At most `size` bytes (all when negative), never more than one past the limit."""
+        room = self.limit - self.count + 1
+        return self._counted(self.stream.read(room if size < 0 else min(size, room)))
 
     def readline(self) -> bytes:
         """One line, cut one byte past the limit."""
-        return self._count(self.stream.readline(self.room + 1))
+        return self._counted(self.stream.readline(self.limit - self.count + 1))
 
 
 class _Opcodes(dict):
-    """pickle's table of opcodes, naming an unknown one as the C unpickler does."""
+    """pickle's table of opcodes, counted per unpickler and naming an unknown one."""
 
-    def __missing__(self, code: int) -> None:
-        raise pickle.UnpicklingError(f"invalid load key, {chr(code)!r}.")
+    def __init__(self, unpickler: _NumpyOnlyUnpickler) -> None:
+        super().__init__(pickle._Unpickler.dispatch)
+        self[pickle.BUILD[0]] = _NumpyOnlyUnpickler.load_build
+        self.unpickler, self.count = unpickler, 0
+
+    def __getitem__(self, code: int) -> Callable[[pickle._Unpickler], None]:
+        self.count += 1
+        if self.count > MAX_OPCODES:
+            raise MNISTFormatError(
+                f"load_mnist: {self.unpickler.file}: more than {MAX_OPCODES:,} pickle "
+                f"opcodes, not a pickle of six arrays; stopped there"
+            )
+        if code not in self:
+            raise pickle.UnpicklingError(f"invalid load key, {chr(code)!r}.")
+        return super().__getitem__(code)
 
 
-class _NumpyOnlyUnpickler(pickle._Unpickler):  # the Python one: its BUILD step can be counted
+class _NumpyOnlyUnpickler(pickle._Unpickler):  # the Python one: its steps can be counted
     """An unpickler that can rebuild numpy arrays and nothing else (no code execution).
 
-    It also counts the bytes it builds (bytes objects, array data, scalars): a legitimate
-    file builds each of its bytes at most twice (as bytes, then as an array), so a few
-    hundred bytes that rebuild one large string many times over are stopped early.
+    It stops a small hostile file from taking the memory: at most MAX_OPCODES steps, and the
+    bytes it builds (bytes objects, array data, scalars) at most twice the bytes read so far
+    (a legitimate file builds each byte at most twice: as bytes, then as an array), so a
+    pickle that rebuilds one large string many times over is stopped early.
     """
-
-    dispatch = _Opcodes(pickle._Unpickler.dispatch)  # its own copy, as pickle's
 
     def __init__(self, stream: _CappedStream) -> None:
         """Read `stream`; the book's file was written by Python 2: its strings need latin1."""
         super().__init__(stream, encoding="latin1")
-        self.file, self.room = stream.file, 2 * MAX_PICKLE_BYTES
+        self.stream, self.file, self.built = stream, stream.file, 0
+        self.dispatch = _Opcodes(self)
 
-    def _spend(self, size: int) -> None:
-        self.room -= size
-        if self.room < 0:
+    def _build(self, size: int) -> None:
+        self.built += size
+        if self.built > 2 * self.stream.count + CHUNK:
             raise MNISTFormatError(
-                f"load_mnist: {self.file}: builds more than {2 * MAX_PICKLE_BYTES:,} bytes "
-                f"of data, not the book's pickle; stopped there"
+                f"load_mnist: {self.file}: builds {self.built:,} bytes of data from "
+                f"{self.stream.count:,} bytes of pickle, not the book's pickle; stopped there"
             )
 
     def find_class(self, module: str, name: str) -> object:
-        """Resolve a global only if numpy arrays need it; refuse everything else."""
+        """Resolve a global only if numpy arrays need it (counted); refuse everything else."""
         if (module, name) not in PICKLE_ALLOWED:
             raise MNISTFormatError(
                 f"load_mnist: {self.file}: refusing to load forbidden global {module}.{name}"
             )
         found = super().find_class(module, name)
+        if name == "ndarray":
+            return NDARRAY
         if name == "encode":
             return self._latin1
         if name == "scalar":
-            return lambda dtype, data=None: self._spend(_size(data)) or found(dtype, data)
+            return lambda dtype, data=None: self._build(_size(data)) or found(dtype, data)
         if name == "_reconstruct":
-            return lambda cls, shape, dtype: self._spend(
-                math.prod(shape) * np.dtype(dtype).itemsize
-            ) or found(cls, shape, dtype)
+            return self._reconstruct
         return found
 
     def _latin1(self, text: str, encoding: str) -> bytes:
@@ -358,17 +374,22 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):  # the Python one: its BUILD step 
                 f"load_mnist: {self.file}: refusing _codecs.encode of a "
                 f"{type(text).__name__} to {encoding!r} (numpy pickles only use latin1)"
             )
-        self._spend(len(text))
+        self._build(len(text))
         return text.encode("latin1")
+
+    def _reconstruct(self, cls: object, shape: tuple, dtype: object) -> np.ndarray:
+        """numpy's _reconstruct of an ndarray, its memory counted before it is taken."""
+        if cls is not NDARRAY:
+            raise MNISTFormatError(f"load_mnist: {self.file}: _reconstruct of {cls!r}")
+        self._build(math.prod(shape) * np.dtype(dtype).itemsize)
+        return np.ndarray(shape, dtype)  # what numpy's _reconstruct does
 
     def load_build(self) -> None:
         """Count the data an object's state brings (an array's bytes), then set it."""
         state = self.stack[-1]
         if isinstance(state, tuple):
-            self._spend(sum(_size(item) for item in state))
+            self._build(sum(_size(item) for item in state))
         super().load_build()
-
-    dispatch[pickle.BUILD[0]] = load_build
 
 
 def _size(data: object) -> int:
