@@ -24,8 +24,10 @@ import numpy as np
 __all__ = [
     "Activation",
     "ACTIVATIONS",
+    "derivative_name",
     "NodeNames",
     "layer_names",
+    "network_layers",
     "superscript",
     "describe_missing_local",
     "fmt",
@@ -83,6 +85,7 @@ def layer_names(order: Iterable[Any]) -> dict[Any, str]:
     a^l; its weight and bias w^l and b^l; an unlabelled leaf input of layer 1 is x. Nodes with
     no such role are left out. A graph without ``linear`` nodes gives an empty dict.
     """
+    order = list(order)
     layer: dict[Any, int] = {}  # how many linear nodes lie on the longest way up to a node
     names: dict[Any, str] = {}
     for node in order:
@@ -98,10 +101,47 @@ def layer_names(order: Iterable[Any]) -> dict[Any, str]:
                 names.setdefault(bias[0], f"b{mark}")
             if depth == 1 and x.is_leaf and not x.label:
                 names.setdefault(x, "x")
-        elif node.op in ACTIVATIONS and len(parents) == 1 and parents[0].op == "linear":
-            names[node] = f"a{superscript(depth)}"
         layer[node] = depth
+    for z, a in network_layers(order):
+        if a is not None:
+            names[a] = f"a{names[z][1:]}"
     return names
+
+
+def derivative_name(op: str) -> str:
+    """How the derivative of an activation op is written: 'σ′' (the table's), else "exp′"."""
+    return ACTIVATIONS[op].derivative if op in ACTIVATIONS else f"{op}′"
+
+
+# One-parent ops that rearrange or reduce rather than act unit by unit: never an activation.
+_NOT_ACTIVATIONS = {"reshape", "transpose", "index", "sum", "mean", "max", "neg"}
+
+
+def network_layers(order: Iterable[Any]) -> list[tuple[Any, Any | None]]:
+    """(z^l, a^l) for every ``linear`` node of a graph, in the order given (each layer after
+    every layer it depends on); a^l is the activation applied to z^l, or None.
+
+    The activation is the one-parent user of z^l whose op is in :data:`ACTIVATIONS`, else a
+    one-parent user of z's shape that acts unit by unit (any other elementwise op: exp, a
+    user's own), else None. The one place that says what a layer of a graph is: the flow
+    measurement, the collapsed graph picture and the layer names use it.
+    """
+    order = list(order)
+    users: dict[Any, list[Any]] = {}
+    for node in order:
+        for parent in node.parents:
+            users.setdefault(parent, []).append(node)
+    layers = []
+    for node in order:
+        if node.op != "linear":
+            continue
+        single = [u for u in users.get(node, ()) if len(u.parents) == 1]
+        activation = next((u for u in single if u.op in ACTIVATIONS), None)
+        if activation is None:
+            activation = next((u for u in single if u.op not in _NOT_ACTIVATIONS
+                               and np.shape(u.data) == np.shape(node.data)), None)
+        layers.append((node, activation))
+    return layers
 
 
 class NodeNames:

@@ -667,3 +667,116 @@ def test_four_hidden_layers_keep_their_spread(book_batch: tuple) -> None:
     history = speed_of_learning_curves(nn.mlp(BOOK_NETS[2], seed=0), *book_batch, epochs=500)
     ratio = history.hidden_speeds[:, -1] / history.hidden_speeds[:, 0]
     assert 40 <= ratio.min() and ratio.max() <= 210
+
+
+# ---- the review's edge cases ----------------------------------------------------------------
+def test_an_activation_outside_the_table_is_named_not_taken_for_identity() -> None:
+    class Exp(nn.Module):
+        def forward(self, z: Tensor) -> Tensor:
+            return z.exp()
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng), Exp(), nn.Linear(4, 2, rng=rng),
+                          nn.Sigmoid())
+    x = rng.standard_normal((5, 3)) * 0.1
+    report = gradient_flow(model, x, rng.integers(0, 2, 5))
+    first = report.layers[0]
+    z = x @ model[0].weight.data.T + model[0].bias.data
+    assert first.activation == "exp" and first.saturation is None
+    assert first.mean_dsigma == pytest.approx(np.exp(z).mean(), rel=1e-12)  # d e^z/dz = e^z
+    assert "mean exp′(z)" in __import__("minigrad.viz", fromlist=["x"]).draw_layers(report).source
+
+
+def test_a_model_that_is_a_residual_block_marks_its_layers_residual() -> None:
+    model = nn.Residual(nn.Sequential(nn.Linear(3, 3, rng=0), nn.Sigmoid()))
+    report = gradient_flow(model, np.ones((2, 3)), np.ones((2, 3)) * 0.5, loss="quadratic")
+    assert [row.residual for row in report.layers] == [True]
+
+
+def test_a_frozen_layer_is_measured_and_said_to_be_frozen() -> None:
+    model = nn.mlp([5, 4, 4, 2], seed=0)
+    for p in (model[0].weight, model[0].bias):
+        p.requires_grad = False
+    rng = np.random.default_rng(1)
+    x, labels = rng.random((6, 5)), rng.integers(0, 2, 6)
+    report = gradient_flow(model, x, labels, lr=0.1)
+    first = report.layers[0]
+    assert first.frozen and not report.layers[1].frozen
+    assert first.verdict.startswith("frozen: its weights need no gradient, it does not learn")
+    assert first.update_data is None and report.layers[1].update_data is not None
+    # its speed is the bias gradient it would get (numpy: delta^1 summed over the batch)
+    twin = nn.mlp([5, 4, 4, 2], seed=0)
+    nn.cross_entropy_loss(twin(x), labels).backward()
+    assert first.speed == pytest.approx(np.linalg.norm(twin[0].bias.grad), rel=1e-12)
+    assert model[0].weight.grad is None  # the frozen weight got no gradient
+
+
+def test_keep_gradients_leaves_the_batch_gradients_in_the_parameters() -> None:
+    model = nn.mlp([4, 3, 2], seed=0)
+    x, labels = np.ones((3, 4)), np.array([0, 1, 1])
+    gradient_flow(model, x, labels)
+    assert all(p.grad is None for p in model.parameters())
+    report = gradient_flow(model, x, labels, keep_gradients=True)
+    assert np.linalg.norm(model[0].bias.grad) == pytest.approx(report.speeds[0], rel=1e-12)
+
+
+def test_no_gradient_at_the_last_hidden_layer_is_said_not_divided_by() -> None:
+    """A dead ReLU block on the identity path: the last hidden layer gets nothing, a lower one
+    does (it used to be a ZeroDivisionError)."""
+    dead = nn.Linear(3, 3, rng=1)
+    dead.bias.data[:] = -100.0
+    model = nn.Sequential(nn.Linear(3, 3, rng=0), nn.ReLU(),
+                          nn.Residual(nn.Sequential(dead, nn.ReLU())),
+                          nn.Linear(3, 2, rng=2), nn.Sigmoid())
+    rng = np.random.default_rng(0)
+    report = gradient_flow(model, rng.standard_normal((4, 3)), rng.integers(0, 2, 4))
+    assert report.layers[1].speed == 0 and report.layers[0].speed > 0
+    assert "no gradient reaches the last hidden layer" in report.layers[0].verdict
+    assert report.summary() == "no gradient reaches the last hidden layer"
+
+
+def test_the_recorder_keeps_update_data_with_its_own_layer() -> None:
+    """Linears defined in another order than they are called, one called twice."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(0)
+            self.out, self.mid, self.inp = (nn.Linear(6, 3, rng=rng), nn.Linear(6, 6, rng=rng),
+                                            nn.Linear(8, 6, rng=rng))
+
+        def forward(self, a: Tensor) -> Tensor:
+            a = self.mid(self.mid(self.inp(a).sigmoid()).sigmoid()).sigmoid()
+            return self.out(a).sigmoid()
+
+    model = Net()
+    rng = np.random.default_rng(1)
+    x, labels = rng.random((20, 8)), rng.integers(0, 3, 20)
+    recorder = FlowRecorder(x, labels, every=2, weight_norm_every=1)
+    fit(model, SimpleNamespace(x_train=x, y_train=labels, x_test=x, y_test=labels), epochs=1,
+        batch_size=5, lr=0.3, callbacks=[recorder], progress=False)
+    rows = recorder.reports[1].layers
+    assert [row.name for row in rows] == ["inp", "mid", "mid (call 2)", "out"]
+    measured = recorder.train_update_data[1]
+    assert measured[1] == measured[2]  # one module, one figure for both of its calls
+    # each row's training figure is of its own weight: close to its own update:data
+    for row, train in zip(rows, measured):
+        assert abs(train - row.update_data) < 1.0, (row.name, train, row.update_data)
+
+
+def test_a_report_written_with_the_old_gain_reads_back_in_its_one_meaning(tmp_path) -> None:
+    report = gradient_flow(nn.mlp([4, 3, 3, 2], seed=0), np.ones((2, 4)), np.array([0, 1]))
+    data = report.to_dict()
+    for row in data["layers"][:-1]:  # as the old code wrote it: s_(l+1)/s_l
+        row["gain"] = 1 / row["gain"]
+    assert FlowReport.from_dict(data).gains == report.gains
+
+
+def test_a_row_of_another_engine_draws_without_the_table(book_report: FlowReport) -> None:
+    """A row whose activation is not in the table and whose saturation is unknown."""
+    from dataclasses import replace
+
+    from minigrad.viz import draw_layers
+
+    rows = [replace(row, activation="gelu", saturation=None) for row in book_report.layers]
+    source = draw_layers(FlowReport(rows)).source
+    assert "mean gelu′(z)" in source and "saturated" not in source.split("legend")[0]

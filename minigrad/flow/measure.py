@@ -34,7 +34,7 @@ import numpy as np
 from minigrad.engine import Node, topological_order
 from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
 from minigrad.flow.verdict import layer_verdict
-from minigrad.names import ACTIVATIONS
+from minigrad.names import ACTIVATIONS, network_layers
 from minigrad.nn.layers import Linear, Residual
 from minigrad.nn.losses import loss_function
 from minigrad.nn.module import Module
@@ -69,35 +69,37 @@ class _Call:
     activation: str  # the activation's op, or "identity"
     residual: bool
     shared: bool  # the layer is called more than once
+    frozen: bool  # its weight needs no gradient: it does not learn
 
 
 def _calls(model: Module, output: Node) -> list[_Call]:
-    """The Linear calls of the graph below the model's ``output``, in forward order.
+    """The Linear calls of the graph below the model's ``output``, in the graph's order (each
+    after every layer it depends on: the forward order of a chain of layers).
 
     The model's output, not the cost: a cost computed from z^L (the cross-entropy of a sigmoid
     output) reads past the output's own activation node, which still says what a^L is."""
     modules = list(model.named_modules())
     owner = {id(m.weight): (path or "linear", m) for path, m in modules if isinstance(m, Linear)}
-    inside_residual = [path + "." for path, m in modules if isinstance(m, Residual)]
-    order = topological_order(output)
-    users: dict[Node, list[Node]] = {}
-    for node in order:
-        for parent in node.parents:
-            users.setdefault(parent, []).append(node)
-    found = [(node, *owner[id(node.parents[1])]) for node in order
-             if node.op == "linear" and id(node.parents[1]) in owner]
-    uses = Counter(name for _, name, _ in found)
+    residual_paths = [path for path, m in modules if isinstance(m, Residual)]
+    found = [(z, a, *owner[id(z.parents[1])]) for z, a in network_layers(topological_order(output))
+             if id(z.parents[1]) in owner]
+    uses = Counter(name for _, _, name, _ in found)
     calls: list[_Call] = []
     seen: Counter[str] = Counter()
-    for z, name, linear in found:
+    for z, a, name, linear in found:
         seen[name] += 1
-        act = next((u for u in users.get(z, ()) if u.op in ACTIVATIONS and len(u.parents) == 1),
-                   None)
-        calls.append(_Call(name if seen[name] == 1 else f"{name} (call {seen[name]})", linear, z,
-                           act if act is not None else z, act.op if act is not None else
-                           "identity", any(name.startswith(p) for p in inside_residual),
-                           uses[name] > 1))
+        calls.append(_Call(
+            name=name if seen[name] == 1 else f"{name} (call {seen[name]})",
+            linear=linear, z=z, a=z if a is None else a,
+            activation="identity" if a is None else a.op,
+            residual=any(_inside(name, path) for path in residual_paths),
+            shared=uses[name] > 1, frozen=not linear.weight.requires_grad))
     return calls
+
+
+def _inside(name: str, path: str) -> bool:
+    """True when the module at ``name`` sits inside the one at ``path`` ('' is the model)."""
+    return path == "" or name.startswith(path + ".")
 
 
 def _inputs(model: Module, x: Any, y: Any) -> tuple[Tensor, Any]:
@@ -187,14 +189,15 @@ def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
     w_std = float(w.data.std())
     a = call.a.data
     update = None
-    if lr is not None and dw_norm > 0 and w_norm > 0:
+    if lr is not None and dw_norm > 0 and w_norm > 0 and not call.frozen:
         update = math.log10(lr * dw_norm / w_norm)
     activation = ACTIVATIONS.get(call.activation)
     if activation is not None:
         saturation = activation.saturation(a)
     else:
         saturation = 0.0 if call.activation == "identity" else None
-    return dict(speed=speed_of_learning(delta), weight_grad_norm=dw_norm, weight_norm=w_norm,
+    return dict(frozen=call.frozen, speed=speed_of_learning(delta), weight_grad_norm=dw_norm,
+                weight_norm=w_norm,
                 act_mean=float(a.mean()), act_std=float(a.std()), saturation=saturation,
                 mean_dsigma=_mean_derivative(call),
                 grad_data=float(dw.std()) / w_std if w_std > 0 else None, update_data=update)

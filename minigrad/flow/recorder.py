@@ -20,15 +20,14 @@ import numpy as np
 
 from minigrad.files import replacing
 from minigrad.flow.measure import gradient_flow, linear_layers
-from minigrad.flow.report import FIELDS, FlowReport, csv_cell
+from minigrad.flow.report import FIELDS, FlowReport, csv_cell, csv_cells
 from minigrad.nn.losses import loss_function
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 __all__ = ["FlowRecorder"]
 
-# bench_flow: after_backward runs every training step; the two functions are bound once.
-_vdot, _log10 = np.vdot, math.log10  # bound once: after_backward runs every step
+_vdot, _log10 = np.vdot, math.log10  # bench_flow: bound once, after_backward runs every step
 
 
 def _offset(log_lr: float | None, weight: Tensor) -> float | None:
@@ -64,7 +63,8 @@ class FlowRecorder:
         self.steps: list[int] = []  # optimiser steps completed at each measurement
         self.train_update_data: list[list[float | None]] = []  # per record, per layer
         self._epochs_done = self._steps_done = 0
-        self._weights: list[Tensor] | None = None
+        self._weights: list[Tensor] | None = None  # one per Linear module
+        self._names: list[str] = []  # their names, as the report's rows give them
         self._log_lr: list[float | None] = []  # log10 of each weight's learning rate
         self._offsets: list[float | None] = []  # log10(lr / ||W||), refreshed now and then
         self._refresh_in = 0
@@ -123,14 +123,20 @@ class FlowRecorder:
         self.reports.append(report)
         self.epochs.append(self._epochs_done if epoch is None else epoch)
         self.steps.append(self._steps_done if step is None else step)
+        # The training steps' update:data is kept per Linear module; a report has a row per
+        # call of one (its name is the module's, with " (call k)" after the first call).
+        by_module = {name: total / count if count else None
+                     for name, total, count in zip(self._names, self._sums, self._counts)}
         self.train_update_data.append(
-            [total / count if count else None for total, count in zip(self._sums, self._counts)])
+            [by_module.get(row.name.split(" (call ")[0]) for row in report.layers])
         self._sums = [0.0] * len(self._sums)
         self._counts = [0] * len(self._counts)
 
     def attach(self, model: Module, optimizer: Any) -> None:
         """Find the layers' weights and their learning rates (from ``lr`` or the optimiser)."""
-        self._weights = [linear.weight for _, linear in linear_layers(model)]
+        layers = linear_layers(model)
+        self._names = [name for name, _ in layers]
+        self._weights = [linear.weight for _, linear in layers]
         rates: dict[int, float] = {}
         for group in getattr(optimizer, "param_groups", []):
             for p in group["params"]:
@@ -175,6 +181,5 @@ class FlowRecorder:
                 training = self.train_update_data[record]
                 for i, row in enumerate(report.layers):
                     writer.writerow([record, self.epochs[record], self.steps[record],
-                                     *(csv_cell(getattr(row, name)) for name in FIELDS),
-                                     csv_cell(training[i] if i < len(training) else None)])
+                                     *csv_cells(row), csv_cell(training[i])])
         return Path(path)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +55,15 @@ class LayerFlow:
     saturation: float | None  # fraction of saturated (ReLU: zero) activations
     mean_dsigma: float | None  # mean of sigma'(z^l), the activation's local derivative
     grad_data: float | None  # std(dW) / std(W)
-    update_data: float | None  # log10(||lr dW|| / ||W||), when an lr was given
+    update_data: float | None  # log10(||lr dW|| / ||W||), when an lr was given (not frozen)
     verdict: str
+    frozen: bool = False  # its weight needs no gradient: the layer does not learn
 
 
 FIELDS = [f.name for f in fields(LayerFlow)]
 _INT_FIELDS = {"index", "n_in", "n_out"}
 _STR_FIELDS = {"role", "name", "activation", "verdict"}
+_BOOL_FIELDS = {"residual", "frozen"}
 
 
 def layer_gains(speeds: list[float]) -> list[float | None]:
@@ -141,8 +143,9 @@ class FlowReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FlowReport:
         """The report that ``to_dict`` described."""
-        return cls(layers=[LayerFlow(**row) for row in data["layers"]], loss=data["loss"],
-                   loss_value=data["loss_value"], batch_size=data["batch_size"], lr=data["lr"])
+        layers = _with_gains([LayerFlow(**row) for row in data["layers"]])
+        return cls(layers=layers, loss=data["loss"], loss_value=data["loss_value"],
+                   batch_size=data["batch_size"], lr=data["lr"])
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The report as JSON text; written to ``path`` too when one is given."""
@@ -171,7 +174,15 @@ class FlowReport:
         """Read the layer rows written by ``to_csv`` (the loss and batch size are not in it)."""
         with Path(path).open(newline="", encoding="utf-8") as file:
             rows = list(csv.DictReader(file))
-        return cls(layers=[_row_from_csv(row) for row in rows], loss="", loss_value=None)
+        return cls(layers=_with_gains([_row_from_csv(row) for row in rows]), loss="",
+                   loss_value=None)
+
+
+def _with_gains(layers: list[LayerFlow]) -> list[LayerFlow]:
+    """The rows with each gain recomputed from the speeds (:func:`layer_gains`): a file written
+    before gain had its one meaning (it held s_(l+1)/s_l) reads back in today's meaning."""
+    gains = layer_gains([row.speed for row in layers])
+    return [replace(row, gain=gain) for row, gain in zip(layers, gains)]
 
 
 def csv_cells(row: LayerFlow) -> list[Any]:
@@ -188,12 +199,14 @@ def _row_from_csv(row: dict[str, str]) -> LayerFlow:
     """A LayerFlow from the text cells of one CSV row."""
     values: dict[str, Any] = {}
     for name in FIELDS:
+        if name not in row:  # a file written before the field existed: its default
+            continue
         cell = row[name]
         if name in _STR_FIELDS:
             values[name] = cell
         elif name in _INT_FIELDS:
             values[name] = int(cell)
-        elif name == "residual":
+        elif name in _BOOL_FIELDS:
             values[name] = cell == "True"
         else:
             values[name] = None if cell == "" else float(cell)

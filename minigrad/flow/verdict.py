@@ -29,18 +29,22 @@ UPDATE_DATA_RANGE = (-4.0, -2.0)  # update:data (log10) outside this range gets 
 
 def layer_verdict(i: int, speeds: list[float], figures: dict[str, Any]) -> str:
     """The plain-words verdict of layer i (0-based) from the speeds of all layers and its own
-    figures (``activation``, ``saturation``, ``update_data``)."""
+    figures (``gain``, ``activation``, ``saturation``, ``update_data``, ``frozen``)."""
     n_hidden = len(speeds) - 1
     speed = speeds[i]
+    frozen = ["frozen: its weights need no gradient, it does not learn"] \
+        if figures.get("frozen") else []
     if speed == 0:
-        return "no gradient reaches this layer"
-    words: list[str] = []
+        return "; ".join(frozen + ["no gradient reaches this layer"])
+    words: list[str] = frozen
     if i == n_hidden:
         words.append("output layer")
     elif n_hidden == 1:
         words.append("the only hidden layer")
     elif i == n_hidden - 1:
         words.append("last hidden layer")
+    elif speeds[n_hidden - 1] == 0:
+        words.append("no gradient reaches the last hidden layer, but some reaches this one")
     else:
         ratio = speeds[n_hidden - 1] / speed
         if ratio >= SLOWER:
@@ -49,9 +53,9 @@ def layer_verdict(i: int, speeds: list[float], figures: dict[str, Any]) -> str:
             words.append(f"learns {ratio_text(1 / ratio)}x faster than the last hidden layer")
         else:
             words.append("learns about as fast as the last hidden layer")
-    if i < n_hidden and i + 1 != n_hidden - 1 and speeds[i + 1] > 0:  # (vs the last: said)
+    gain = figures.get("gain")  # s_l / s_(l+1): what the way down into this layer multiplied by
+    if gain is not None and i + 1 != n_hidden - 1:  # (vs the last hidden layer: said)
         above = "the output layer" if i + 1 == n_hidden else f"layer {i + 2}"
-        gain = speed / speeds[i + 1]  # the layer's gain: what the way down multiplied by
         if gain >= SLOWER:
             words.append(f"gradient grows x{ratio_text(gain)} from {above}")
         elif gain <= 1 / SLOWER:
@@ -77,8 +81,11 @@ def summary_sentence(hidden: list[float]) -> str:
         return ("one hidden layer" if hidden else "no hidden layer") + ": nothing to compare"
     if hidden[0] == 0:
         return "no gradient reaches the first hidden layer"
+    if hidden[-1] == 0:
+        return "no gradient reaches the last hidden layer"
     ratio = hidden[-1] / hidden[0]
-    gain = (1 / ratio) ** (1.0 / (len(hidden) - 1))  # geometric mean of the hidden layers' gains
+    # per layer from the last hidden down to the first: the geometric mean of those gains
+    gain = (1 / ratio) ** (1.0 / (len(hidden) - 1))
     if ratio >= 1:
         first = f"the first hidden layer learns {ratio_text(ratio)}x slower than the last"
     else:

@@ -34,7 +34,14 @@ import numpy as np
 
 from minigrad.engine import Node, topological_order
 from minigrad.flow import layer_gains, speed_of_learning
-from minigrad.names import ACTIVATIONS, NodeNames, describe_missing_local, gain_label, superscript
+from minigrad.names import (
+    NodeNames,
+    derivative_name,
+    describe_missing_local,
+    gain_label,
+    network_layers,
+    superscript,
+)
 from minigrad.trace import Trace, holds_array, summarize
 from minigrad.viz.labels import (
     add_gradient_legend,
@@ -254,20 +261,6 @@ def _edge_attrs(e: dict[str, Any], names: dict[Node, str], show: set[str],
 
 
 # ---- collapsed: one box per layer ---------------------------------------------------------------
-def _layers(order: list[Node]) -> list[tuple[Node, Node | None]]:
-    """(linear node, the activation applied to it or None), input layer first."""
-    users: dict[Node, list[Node]] = {}
-    for node in order:
-        for parent in node.parents:
-            users.setdefault(parent, []).append(node)
-    layers = []
-    for node in order:
-        if node.op == "linear":
-            act = next((u for u in users.get(node, ()) if u.op in ACTIVATIONS), None)
-            layers.append((node, act))
-    return layers
-
-
 def _speed(z: Node) -> float | None:
     """Nielsen's speed of learning ‖dC/db‖ of the layer z = linear(...), from its stored grad."""
     return None if z.grad is None else speed_of_learning(z.grad)
@@ -275,7 +268,7 @@ def _speed(z: Node) -> float | None:
 
 def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nodes: int,
                  rankdir: str, legend: bool) -> None:
-    layers = _layers(order)
+    layers = network_layers(order)
     speeds = [_speed(z) for z, _ in layers]
     gains = layer_gains([math.nan if s is None else s for s in speeds])  # s_l / s_(l+1)
     scale = LogScale(speeds)
@@ -288,10 +281,11 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
                  f"‖dC/db{mark}‖ " + ("—" if speed is None else fmt(speed, 4))]
         if weight.grad is not None:
             lines.append(f"‖dC/dw{mark}‖ {fmt(summarize(weight.grad).norm, 4)}")
-        slope = summarize(act.local_derivatives()[0]) if act is not None else None
+        local = act.local_derivatives()[0] if act is not None else None
+        # the mean derivative only where it acts unit by unit (z's shape), as in the report
+        slope = summarize(local) if np.shape(local) == np.shape(z.data) else None
         if slope is not None:
-            lines.append(f"mean {ACTIVATIONS[act.op].derivative}(z{mark}) "
-                         f"{fmt(slope.mean_abs, 3)}")
+            lines.append(f"mean {derivative_name(act.op)}(z{mark}) {fmt(slope.mean_abs, 3)}")
         lines.append("output layer" if i == len(layers) - 1 else
                      f"gain {gain_label(gain)} {glyph(gain)}  from layer {i + 2}".rstrip())
         graph.node(f"layer{i}", _tagged(f"layer {i + 1}", lines, rankdir), shape="record",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import graphviz
 
 from minigrad.flow.report import FlowReport, LayerFlow
-from minigrad.names import ACTIVATIONS, gain_label
+from minigrad.names import ACTIVATIONS, derivative_name, gain_label
 from minigrad.viz.labels import GAIN_WORDS, escape_plain, plain_label, wrap
 from minigrad.viz.render import Picture
 from minigrad.viz.style import GREYS, LogScale, edge_style
@@ -77,13 +77,12 @@ def _label(row: LayerFlow, verdicts: bool) -> str:
              + ("  (residual)" if row.residual else ""),
              f"speed s = {row.speed:.3g}"]
     figures = []
-    if row.saturation is not None:
-        activation = ACTIVATIONS.get(row.activation)
+    activation = ACTIVATIONS.get(row.activation)
+    if row.saturation is not None and row.activation != "identity":
         word = activation.saturated_word if activation is not None else "saturated"
         figures.append(f"{word} {row.saturation:.0%}")
-    if row.mean_dsigma is not None:
-        name = activation.derivative if activation is not None else "σ′"
-        figures.append(f"mean {name}(z) {row.mean_dsigma:.3g}")
+    if row.mean_dsigma is not None and row.activation != "identity":
+        figures.append(f"mean {derivative_name(row.activation)}(z) {row.mean_dsigma:.3g}")
     if figures:
         lines.append(",  ".join(figures))
     if row.update_data is not None:
@@ -105,8 +104,12 @@ def _short_verdict(verdict: str) -> str:
 
 
 def _tooltip(row: LayerFlow) -> str:
-    """The whole verdict and ||dC/dW||, shown when the pointer rests on the box."""
-    return escape_plain(f"{row.role}: {row.verdict}; ‖dC/dW‖ = {row.weight_grad_norm:.3g}")
+    """The whole verdict, ||dC/dW|| and the saturation rule, shown when the pointer rests on
+    the box."""
+    activation = ACTIVATIONS.get(row.activation)
+    rule = f"; {activation.saturated_word}: {activation.saturation_rule}" if activation else ""
+    return escape_plain(f"{row.role}: {row.verdict}; ‖dC/dW‖ = {row.weight_grad_norm:.3g}"
+                        + rule)
 
 
 def _title(report: FlowReport) -> str:
