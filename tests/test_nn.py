@@ -525,3 +525,49 @@ def test_mlp_output_activation_sets_only_the_last_layer() -> None:
     assert kinds == ["Linear", "Tanh", "Linear", "Tanh", "Linear", "Sigmoid"]
     with pytest.raises(ValueError, match="unknown activation 'softmax'"):
         nn.mlp([5, 3], output_activation="softmax")
+
+
+# ---- hardening (issue 9) --------------------------------------------------------------------
+def test_tied_weights_are_listed_once_and_stepped_once() -> None:
+    """A Linear used twice, and one Tensor held by two modules: one parameter each."""
+    from minigrad.optim import SGD
+
+    lin = nn.Linear(3, 3, rng=0)
+    model = nn.Sequential(lin, nn.Sigmoid(), lin)
+    assert [name for name, _ in model.named_parameters()] == ["layers.0.weight", "layers.0.bias"]
+    other = nn.Linear(3, 3, rng=1)
+    other.weight = lin.weight  # tied by hand
+    both = nn.Sequential(lin, nn.Sigmoid(), other)
+    names = [name for name, _ in both.named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.bias"]
+    before = lin.weight.data.copy()
+    lin.weight.grad = np.ones((3, 3))
+    SGD(both.parameters(), lr=0.1).step()
+    np.testing.assert_array_equal(lin.weight.data, before - 0.1)  # once, not twice
+
+
+@pytest.mark.parametrize("sizes, message", [
+    (784, "sizes must be a list of layer sizes"),
+    ("784,10", "sizes must be a list of layer sizes"),
+    ([784, 0, 10], "positive integer, got 0"),
+    ([784, 2.5, 10], "positive integer, got 2.5"),
+    ([784], "at least an input and an output size"),
+])
+def test_mlp_names_a_bad_size(sizes, message) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        nn.mlp(sizes)
+
+
+def test_parameters_come_in_definition_order_across_modules() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            self.w1 = Tensor(np.ones(2), requires_grad=True)
+            self.sub = nn.Linear(2, 2, rng=0)
+            self.w2 = Tensor(np.ones(2), requires_grad=True)
+
+        def forward(self, a: Tensor) -> Tensor:
+            return self.sub(a * self.w1) * self.w2
+
+    assert [name for name, _ in Net().named_parameters()] == [
+        "w1", "sub.weight", "sub.bias", "w2"]
+    assert [path for path, _ in Net().named_modules()] == ["", "sub"]

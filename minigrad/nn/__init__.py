@@ -34,7 +34,14 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str = "nielsen"
     ``output_activation`` (default: ``activation``) sets the last layer's: e.g. a tanh net
     with a sigmoid output, whose outputs the cross-entropy cost needs in [0, 1].
     """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"mlp: sizes must be a list of layer sizes, input first, e.g. "
+                        f"[784, 30, 10], got {type(sizes).__name__} {sizes!r}")
     sizes = list(sizes)
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"mlp: every size must be a positive integer, got {n!r} in "
+                             f"{sizes}")
     output_activation = activation if output_activation is None else output_activation
     if len(sizes) < 2:
         raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")

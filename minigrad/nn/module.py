@@ -21,33 +21,42 @@ class Module(ABC):
     def __call__(self, x: Any) -> Tensor:
         return self.forward(x if isinstance(x, Tensor) else Tensor(x))
 
+    def _walk(self) -> Iterator[tuple[str, Module | Tensor]]:
+        """(path, item) for this module ('') and everything it holds, Modules and Tensors, in
+        definition order, depth first: the one walk of the module tree (an explicit stack).
+        A module or Tensor reached twice (shared, tied) is given once, under its first path."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module | Tensor]] = [("", self)]
+        while stack:
+            path, item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            yield path, item
+            if isinstance(item, Module):
+                inside: list[tuple[str, Module | Tensor]] = []
+                for name, value in vars(item).items():
+                    if isinstance(value, (Module, Tensor)):
+                        inside.append((_join(path, name), value))
+                    elif isinstance(value, (list, tuple)):
+                        inside += [(_join(path, f"{name}.{i}"), child)
+                                   for i, child in enumerate(value)
+                                   if isinstance(child, (Module, Tensor))]
+                stack += reversed(inside)  # popped in definition order
+
     def named_modules(self) -> Iterator[tuple[str, Module]]:
         """(path, module) for this module ('') and every sub-module, depth first in definition
-        order: ``("layers.0", Linear(...))``. The one walk of the module tree (an explicit
-        stack); a module reached twice (shared) is listed once, under its first path."""
-        seen: set[int] = set()
-        stack: list[tuple[str, Module]] = [("", self)]
-        while stack:
-            path, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield path, module
-            children = []
-            for name, item in vars(module).items():
-                if isinstance(item, Module):
-                    children.append((_join(path, name), item))
-                elif isinstance(item, (list, tuple)):
-                    children += [(_join(path, f"{name}.{i}"), child)
-                                 for i, child in enumerate(item) if isinstance(child, Module)]
-            stack += reversed(children)  # popped in definition order
+        order: ``("layers.0", Linear(...))``; a shared module once, under its first path."""
+        return ((path, item) for path, item in self._walk() if isinstance(item, Module))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """(name, parameter) pairs in definition order, e.g. ``("layers.2.weight", w)``."""
-        for path, module in self.named_modules():
-            for name, item in vars(module).items():
-                if isinstance(item, Tensor) and item.requires_grad:
-                    yield prefix + _join(path, name), item
+        """(name, parameter) pairs in definition order, e.g. ``("layers.2.weight", w)``.
+
+        Each parameter once, under its first name, whatever the module tree (a Linear used
+        twice, or one Tensor held by two modules: tied weights), as PyTorch lists them; so an
+        optimiser steps a tied weight once."""
+        return ((prefix + path, item) for path, item in self._walk()
+                if isinstance(item, Tensor) and item.requires_grad)
 
     def parameters(self) -> list[Tensor]:
         """Every parameter, in the order of ``named_parameters``."""
