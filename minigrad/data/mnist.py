@@ -277,8 +277,8 @@ PICKLE_ALLOWED = frozenset(
         ("_codecs", "encode"),  # how Python 3 writes bytes in pickle protocol 2
     }
 )
-MAX_OPCODES = 10_000  # a pickle of six arrays takes about 30 per array
-NDARRAY = object()  # what a pickle gets for numpy.ndarray: only _reconstruct may use it
+MAX_OPCODES = 10_000  # the book's six arrays take about 200
+_NDARRAY = object()  # what a pickle gets for numpy.ndarray: only _reconstruct may use it
 
 
 class _CappedStream:
@@ -351,14 +351,14 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):  # the Python one: its steps can b
             )
 
     def find_class(self, module: str, name: str) -> object:
-        """Resolve a global only if numpy arrays need it (counted); refuse everything else."""
+        """Resolve a global only if numpy arrays need it; refuse everything else."""
         if (module, name) not in PICKLE_ALLOWED:
             raise MNISTFormatError(
                 f"load_mnist: {self.file}: refusing to load forbidden global {module}.{name}"
             )
         found = super().find_class(module, name)
         if name == "ndarray":
-            return NDARRAY
+            return _NDARRAY
         if name == "encode":
             return self._latin1
         if name == "scalar":
@@ -379,7 +379,7 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):  # the Python one: its steps can b
 
     def _reconstruct(self, cls: object, shape: tuple, dtype: object) -> np.ndarray:
         """numpy's _reconstruct of an ndarray, its memory counted before it is taken."""
-        if cls is not NDARRAY:
+        if cls is not _NDARRAY:
             raise MNISTFormatError(f"load_mnist: {self.file}: _reconstruct of {cls!r}")
         self._build(math.prod(shape) * np.dtype(dtype).itemsize)
         return np.ndarray(shape, dtype)  # what numpy's _reconstruct does
