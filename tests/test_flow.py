@@ -780,3 +780,23 @@ def test_a_row_of_another_engine_draws_without_the_table(book_report: FlowReport
     rows = [replace(row, activation="gelu", saturation=None) for row in book_report.layers]
     source = draw_layers(FlowReport(rows)).source
     assert "mean gelu′(z)" in source and "saturated" not in source.split("legend")[0]
+
+
+def test_names_that_moved_say_where_they_went(book_report: FlowReport) -> None:
+    import minigrad.flow
+
+    with pytest.raises(AttributeError, match="from minigrad.train import speed_of_learning"):
+        minigrad.flow.speed_of_learning_curves  # noqa: B018
+    with pytest.raises(AttributeError, match="plot_speeds\\(report\\)"):
+        book_report.plot()
+    with pytest.raises(AttributeError, match="draw_layers\\(report\\)"):
+        book_report.draw()
+    with pytest.raises(AttributeError, match="plot_curves\\(recorder\\)"):
+        FlowRecorder(np.ones((2, 3)), np.zeros(2, dtype=int)).plot()
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        book_report.nothing  # noqa: B018
+    import copy
+    import pickle
+
+    assert copy.deepcopy(book_report) == book_report  # no __getattr__ surprises
+    assert pickle.loads(pickle.dumps(book_report)) == book_report

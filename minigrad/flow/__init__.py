@@ -33,3 +33,14 @@ __all__ = [
     "layer_gains",
     "gain_label",
 ]
+
+# Names that lived here before the floors were split (issue 8) and cannot be re-exported
+# without an import circle: asking for one says where it went.
+_MOVED = {"speed_of_learning_curves": "minigrad.train (it trains: flow only measures)"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        raise AttributeError(f"minigrad.flow.{name} moved to {_MOVED[name]}: "
+                             f"from minigrad.train import {name}")
+    raise AttributeError(f"module 'minigrad.flow' has no attribute {name!r}")

@@ -149,6 +149,13 @@ class FlowRecorder:
         if self.lr is None and lrs and lrs[0]:
             self.lr = lrs[0]
 
+    def __getattr__(self, name: str) -> Any:  # only for names the recorder does not have
+        if name == "plot":
+            raise AttributeError("FlowRecorder.plot() is gone: the recorder is plain data, and "
+                                 "the pictures draw it: from minigrad.viz import plot_curves; "
+                                 "plot_curves(recorder)")
+        raise AttributeError(f"'FlowRecorder' object has no attribute {name!r}")
+
     @property
     def speeds(self) -> np.ndarray:
         """(records, layers): s_l at each measurement, the output layer last."""

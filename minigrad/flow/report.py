@@ -133,6 +133,14 @@ class FlowReport:
     def __str__(self) -> str:
         return self.table()
 
+    def __getattr__(self, name: str) -> Any:  # only for names the report does not have
+        if name in ("plot", "draw"):
+            function = {"plot": "plot_speeds", "draw": "draw_layers"}[name]
+            raise AttributeError(f"FlowReport.{name}() is gone: the report is plain data, and "
+                                 f"the pictures draw it: from minigrad.viz import {function}; "
+                                 f"{function}(report)")
+        raise AttributeError(f"'FlowReport' object has no attribute {name!r}")
+
     # ---- export -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data (JSON-ready): the report's settings and one dict per layer."""

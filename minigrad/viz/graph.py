@@ -44,16 +44,25 @@ from minigrad.names import (
 )
 from minigrad.trace import Trace, holds_array, summarize
 from minigrad.viz.labels import (
-    add_gradient_legend,
     escape_plain,
     escape_record,
     plain_label,
     wrap,
 )
 from minigrad.viz.render import Picture
-from minigrad.viz.style import GREYS, LogScale, edge_style, fill_color, fmt, fmt_exact, glyph
+from minigrad.viz.style import (
+    ACTIVATION_OPS,
+    GREYS,
+    LogScale,
+    add_gradient_legend,
+    edge_style,
+    fill_color,
+    fmt,
+    fmt_exact,
+    glyph,
+)
 
-__all__ = ["draw_graph", "SHOW_OPTIONS"]
+__all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]  # ACTIVATION_OPS: re-exported
 
 SHOW_OPTIONS = ("data", "grad", "local", "contribution")
 RANKDIRS = ("BT", "TB", "LR", "RL")

@@ -22,9 +22,9 @@ import graphviz
 
 from minigrad.flow.report import FlowReport, LayerFlow
 from minigrad.names import ACTIVATIONS, derivative_name, gain_label
-from minigrad.viz.labels import GAIN_WORDS, escape_plain, plain_label, wrap
+from minigrad.viz.labels import escape_plain, plain_label, wrap
 from minigrad.viz.render import Picture
-from minigrad.viz.style import GREYS, LogScale, edge_style
+from minigrad.viz.style import GAIN_WORDS, GREYS, LogScale, edge_style
 
 __all__ = ["draw_layers", "SPEED_FILLS"]
 

