@@ -11,6 +11,7 @@ import gzip
 import math
 import os
 import pickle
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ def load_mnist(path: str | Path | None = None, *, n_test: int = 1000, seed: int 
         return _load_sample(n_test, seed)
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_mnist: path must be a str or a Path, got {path!r}")
+    if isinstance(path, str) and not path.strip():  # Path("") would be the current folder
+        raise ValueError(f"load_mnist: path is empty ({path!r}); leave it out for the sample")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -404,7 +407,8 @@ def _load_pickle(file: Path) -> MNIST:
     way a file can be malformed is an MNISTFormatError that names it.
     """
     try:
-        with _open(file) as stream:
+        with _open(file) as stream, warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's warnings about hostile arguments: errors
             splits = _NumpyOnlyUnpickler(_CappedStream(stream, file, MAX_PICKLE_BYTES)).load()
     except MNISTFormatError:
         raise
