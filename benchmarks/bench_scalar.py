@@ -1,6 +1,6 @@
 """The training step of micrograd's own demo, on minigrad's Value and on micrograd's.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_scalar.py   # ~2 min
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_scalar.py   # ~3 min
     python benchmarks/bench_scalar.py --quick    # one short repeat: a smoke test
 
 One step: an MLP 2-16-16-1 (ReLU, linear output) of scalar Values scores 100 two-moons points,
