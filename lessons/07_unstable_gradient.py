@@ -1,10 +1,10 @@
-"""Lesson 7: the unstable gradient: why the factors w sigma'(z) do not balance by chance.
+"""Lesson 7: the unstable gradient: why the terms w sigma'(z) do not balance by chance.
 
-In a chain of sigmoid neurons dC/db_1 is a product of factors w_j sigma'(z_j) (eq. 122). To
-stop it vanishing, each factor would need |w sigma'(w a + b)| >= 1. This lesson computes how
+In a chain of sigmoid neurons dC/db_1 is a product of terms w_j sigma'(z_j) (eq. 122). To
+stop it vanishing, each term would need |w sigma'(w a + b)| >= 1. This lesson computes how
 narrow the set of inputs a is for which that holds (Nielsen's eq. 123: at most 0.4477 wide, at
 |w| = 6.894), checks the formula against the engine's own local derivatives on a fine grid, and
-then shows what long products of random factors do: the log of a product is a sum, so its
+then shows what long products of random terms do: the log of a product is a sum, so its
 spread grows like sqrt(L), and the fraction of products anywhere near 1 shrinks with depth.
 
 Run it:
@@ -30,11 +30,11 @@ from minigrad.lessons import settings
 QUICK, OUT = settings(7)  # --quick, --out DIR (see minigrad lesson --help)
 
 # %% [markdown]
-# ## One factor: w sigma'(w a + b)
+# ## One term: w sigma'(w a + b)
 #
 # A neuron with weight w and bias b, fed the activation a of the neuron before it, computes
-# z = w a + b. Its factor in the backward product is d sigma(z) / d a = w sigma'(z).
-# Since sigma'(z) = sigma(z)(1 - sigma(z)) <= 1/4, the factor is at most |w|/4: it can
+# z = w a + b. Its term in the backward product is d sigma(z) / d a = w sigma'(z).
+# Since sigma'(z) = sigma(z)(1 - sigma(z)) <= 1/4, the term is at most |w|/4: it can
 # reach 1 only if |w| >= 4. And a large w makes z = w a + b large for most a, where sigma'
 # is tiny. Solving sigma(1 - sigma) >= 1/|w| for z gives a window of width
 # 2 ln(|w|(1 + sqrt(1 - 4/|w|))/2 - 1) in z, so in a it is
@@ -72,7 +72,7 @@ GRID = np.linspace(0.0, 1.0, int(round(1.0 / STEP)) + 1)
 
 
 def measured_width(w: float) -> tuple[float, float]:
-    """Width of {a in [0, 1] : |d sigma(w a + b)/d a| >= 1} on GRID, and the largest factor."""
+    """Width of {a in [0, 1] : |d sigma(w a + b)/d a| >= 1} on GRID, and the largest term."""
     b = -w / 2.0
     count, largest = 0, 0.0
     for a_value in GRID:
@@ -88,11 +88,11 @@ def measured_width(w: float) -> tuple[float, float]:
 BRUTE_W = [3.9, 4.5, 5.0, 6.894, -10.0, 20.0, 100.0]
 brute = {}
 print(f"\nbrute force on a grid of {GRID.size} inputs a (spacing {STEP:g}), with Values:")
-print("     w    max|factor|  measured  eq. 123")
+print("     w    max|term|  measured  eq. 123")
 for w in BRUTE_W:
     brute[w], largest = measured_width(w)
     print(f"{w:7.3f}  {largest:10.4f}  {brute[w]:8.5f}  {window_width(w):.5f}")
-print("(max |factor| is |w|/4: below 1 for |w| < 4, and the window is empty)")
+print("(max |term| is |w|/4: below 1 for |w| < 4, and the window is empty)")
 
 # %% [markdown]
 # ## The widest window
@@ -139,12 +139,12 @@ fig.tight_layout()
 save_figure(fig, OUT / "width_vs_w.png")
 
 # %% [markdown]
-# ## Long products of random factors
+# ## Long products of random terms
 #
 # Now a chain of L single sigmoid neurons with the book's initialisation, w_j and b_j drawn
 # from N(0, 1), fed an input a_0 drawn uniformly from [0, 1]. With dC/da_L = 1, the engine
 # gives dC/da_0 = w_1 sigma'(z_1) w_2 sigma'(z_2) ... w_L sigma'(z_L): the whole product of L
-# factors. A Tensor of M independent chains runs them all in one backward pass, one chain per
+# terms. A Tensor of M independent chains runs them all in one backward pass, one chain per
 # element. The log of the product is a *sum* of L random terms log|w_j sigma'(z_j)|: its mean
 # drifts like L times the mean of one term, and its spread grows like sqrt(L).
 
@@ -166,7 +166,7 @@ def chain_products(depth: int, n: int, weight_scale: float = 1.0) -> np.ndarray:
         factors.append(w * e / (1.0 + e) ** 2)  # w_j sigma'(z_j), for the cross-check below
     a.sum().backward()  # dC/da_L = 1 for every chain
     product = np.prod(factors, axis=0)
-    assert np.allclose(a0.grad, product, rtol=1e-9, atol=0.0), "backward != product of factors"
+    assert np.allclose(a0.grad, product, rtol=1e-9, atol=0.0), "backward != product of terms"
     return a0.grad
 
 
@@ -180,7 +180,7 @@ def in_balance(log10_product: np.ndarray) -> float:
 
 log_products = {L: np.log10(np.abs(p)) for L, p in products.items()}
 spread_1 = log_products[1].std()
-print(f"\n{M} chains per depth, w, b ~ N(0, 1): the product of L factors w_j sigma'(z_j)")
+print(f"\n{M} chains per depth, w, b ~ N(0, 1): the product of L terms w_j sigma'(z_j)")
 print("   L   median |product|  per-layer  std log10  std/sqrt(L)  in [0.1, 10]")
 fraction_book, spread_ratio = {}, {}
 for L, logs in log_products.items():
@@ -191,40 +191,40 @@ for L, logs in log_products.items():
           f"{logs.std() / math.sqrt(L):11.3f}  {fraction_book[L]:12.4f}")
 
 # %% [markdown]
-# The median falls like 0.1^L: each factor is at most |w|/4, and with |w| ~ |N(0, 1)| the
-# typical one is about 0.1. That is the vanishing gradient. But the spread is the deeper
-# problem. Remove the drift by hand (divide every factor by the typical factor, so the median
-# product is 1 at every depth): the products are now *centred* on 1, and still the fraction
-# within a factor of 10 of 1 shrinks, because the spread of the sum of logs grows like
-# sqrt(L). A product of many random factors is almost never near 1.
+# The median falls like 0.1^L: each layer's gain |w sigma'(z)| is at most |w|/4, and with
+# |w| ~ |N(0, 1)| the typical one is about 0.1. That is the vanishing gradient. But the spread
+# is the deeper problem. Remove the drift by hand (divide every layer's gain by the typical
+# one, so the median product is 1 at every depth): the products are now *centred* on 1, and
+# still the fraction within ten times of 1 shrinks, because the spread of the sum of logs grows like
+# sqrt(L). A product of many random terms is almost never near 1.
 
 # %%
-typical = 10.0 ** np.mean(log_products[1])  # geometric mean of one factor
+typical = 10.0 ** np.mean(log_products[1])  # geometric mean of one term
 centred = {L: logs - L * np.log10(typical) for L, logs in log_products.items()}
 fraction_centred = {L: in_balance(logs) for L, logs in centred.items()}
-print(f"\ndrift removed (every factor divided by the typical factor {typical:.3f}):")
+print(f"\ndrift removed (every layer's gain divided by the typical one {typical:.3f}):")
 print("   L   in [0.1, 10]  (book's init)")
 for L in DEPTHS:
     print(f"{L:4d}  {fraction_centred[L]:12.4f}  ({fraction_book[L]:.4f})")
 
 # %% [markdown]
-# Could a different weight scale make the typical factor 1? Scale the weights, w ~ N(0, s^2):
-# small s makes every factor small, large s pushes z out of the window of eq. 123. The best
-# scale only reaches a typical factor of about 0.2: "1/4-ish". Balance does not happen by
+# Could a different weight scale make the typical layer gain 1? Scale the weights, w ~ N(0, s^2):
+# small s makes every term small, large s pushes z out of the window of eq. 123. The best
+# scale only reaches a typical layer gain of about 0.2: "1/4-ish". Balance does not happen by
 # chance; it has to be built in (lesson 8).
 
 # %%
 SCALES = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0]
 SCAN_DEPTH, SCAN_M = 16, (2_000 if QUICK else 50_000)
 per_layer = {}
-print(f"\nthe typical factor (geometric mean, chains of {SCAN_DEPTH}) for w ~ N(0, s^2):")
-print("     s   typical factor")
+print(f"\nthe typical layer gain (geometric mean, chains of {SCAN_DEPTH}) for w ~ N(0, s^2):")
+print("     s   typical layer gain")
 for scale in SCALES:
     logs = np.log10(np.abs(chain_products(SCAN_DEPTH, SCAN_M, scale)))
     per_layer[scale] = 10.0 ** (logs.mean() / SCAN_DEPTH)
     print(f"{scale:6.1f}  {per_layer[scale]:.3f}")
 best_scale = max(per_layer, key=per_layer.get)
-print(f"best: s = {best_scale:g}, typical factor {per_layer[best_scale]:.3f}")
+print(f"best: s = {best_scale:g}, typical layer gain {per_layer[best_scale]:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), sharey=True)
@@ -236,7 +236,7 @@ for L in (16, 32):
     axes[1].hist(centred[L], bins=bins, density=True, histtype="step", label=f"L = {L}")
 for ax, title in zip(axes, ("w, b ~ N(0, 1): drift and spread", "drift removed: spread only")):
     ax.axvspan(-1, 1, color="0.9", zorder=0)
-    ax.set_xlabel("log10 |product of L factors w_j sigma'(z_j)|")
+    ax.set_xlabel("log10 |product of L terms w_j sigma'(z_j)|")
     ax.set_title(title)
     ax.legend()
 axes[0].set_ylabel("density")
@@ -254,8 +254,8 @@ axes[0].legend()
 axes[1].plot(SCALES, [per_layer[s] for s in SCALES], "o-")
 axes[1].axhline(0.25, color="0.5", ls="--", label="1/4")
 axes[1].set_xlabel("weight scale s  (w ~ N(0, s^2))")
-axes[1].set_ylabel("typical factor |w sigma'(z)|")
-axes[1].set_title("No weight scale makes the typical factor 1")
+axes[1].set_ylabel("typical layer gain |w sigma'(z)|")
+axes[1].set_title("No weight scale makes the typical layer gain 1")
 axes[1].legend()
 fig.tight_layout()
 save_figure(fig, OUT / "balance_vs_depth.png")
@@ -287,5 +287,5 @@ for L, ratio in spread_ratio.items():
     assert 0.9 < ratio < 1.1, (
         f"spread of log10|product| at L={L} is {ratio:.3f} x sqrt(L) x the spread at L=1")
 assert per_layer[best_scale] < 0.25, (
-    f"a weight scale s = {best_scale} gave a typical factor {per_layer[best_scale]:.3f} >= 1/4")
+    f"a weight scale s = {best_scale} gave a typical layer gain {per_layer[best_scale]:.3f} >= 1/4")
 print("lesson 7: all claims hold")
