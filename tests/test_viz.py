@@ -406,7 +406,7 @@ def test_a_tensor_chain_is_named_by_layer_and_shows_the_engine_numbers() -> None
         assert f"‖{factor.product_name}‖ {factor.product_text}" in source
     assert "∂C/∂b¹ = Σ over the batch of δ¹,  δ¹ = σ′(z¹) (w²)ᵀ σ′(z²) (w³)ᵀ δ³" in source
     gain_2_to_1 = np.linalg.norm(z1.grad) / np.linalg.norm(parents[3].grad)  # ‖δ¹‖ / ‖δ²‖
-    assert f"‖δ¹‖ / ‖δ²‖ = ×{fmt(gain_2_to_1, 2)} ↓" in source
+    assert f"‖δ¹‖ / ‖δ²‖ = x{ratio_text(gain_2_to_1)} ↓" in source  # names.gain_label
     assert source.count("subgraph cluster_pair") == 2  # σ′(zˡ) (wˡ⁺¹)ᵀ: δˡ⁺¹ -> δˡ
     local = path[0].factor  # the cross-entropy's local derivative, when it describes one
     if local is not None:

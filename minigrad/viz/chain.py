@@ -38,7 +38,7 @@ from typing import Any
 import graphviz
 
 from minigrad.factors import SIGMA_CEILING, Factor, chain_factors, chain_target
-from minigrad.names import fmt
+from minigrad.names import fmt, gain_label
 from minigrad.viz.labels import escape_plain, escape_record, plain_label, wrap
 from minigrad.viz.render import Picture
 from minigrad.viz.style import GREYS, family, fill_color, glyph
@@ -51,13 +51,10 @@ PER_ROW = {"number": 6, "tensor": 4}
 _CAPTION_WIDTH = 96  # characters per caption line
 
 def _gain_text(gain: float) -> str:
-    """'×0.21 ↓', '×1.02 ↑' (a third digit when two would round to 1), '' when undefined."""
+    """'x0.21 ↓', 'x25 ↑' (``names.gain_label`` and its arrow), '' when undefined."""
     if gain is None or not math.isfinite(gain):
         return ""
-    text = fmt(gain, 2)
-    if text == "1" and glyph(gain) != "=":
-        text = fmt(gain, 3)
-    return f"×{text} {glyph(gain)}"
+    return f"{gain_label(gain)} {glyph(gain)}"
 
 
 # ---- the picture --------------------------------------------------------------------------------
@@ -291,9 +288,9 @@ def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) 
         elif has_sigma:
             lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
         lines.append("each box: the factor, its size (‖J‖, mean|J| of its Jacobian), ‖gradient‖ "
-                     "after it, ×gain")
-        lines.append("blue ↓ shrinks the gradient, red ↑ grows it; backprop starts at the last "
-                     "box and walks left")
+                     "after it and its gain, ‖after‖ / ‖before‖")
+        lines.append("blue ↓ gain < 1: the gradient shrinks on its way down, red ↑ gain > 1: it "
+                     "grows; backprop starts at the last box and walks left")
     if skipped:
         lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1 from '+' "
                      "left out)")
