@@ -51,7 +51,17 @@ def imports_of(source: str, name: str, known: set[str]) -> set[str]:
     package = name if name in known and (PACKAGE / Path(*name.split(".")[1:]) / "__init__.py"
                                          ).exists() else name.rpartition(".")[0]
     found: set[str] = set()
+    roots = {"minigrad"}  # names bound to the package: `import minigrad` (then minigrad.viz...)
     for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {a.asname for a in node.names if a.name == "minigrad" and a.asname}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in ("import_module", "__import__") \
+                and node.args and isinstance(node.args[0], ast.Constant) \
+                and str(node.args[0].value).startswith("minigrad"):
+            found.add(_longest_known(str(node.args[0].value), known))
+        elif isinstance(node, ast.Attribute) and _dotted(node).split(".")[0] in roots:
+            found.add(_longest_known("minigrad." + _dotted(node).split(".", 1)[1], known))
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("minigrad")}
         elif isinstance(node, ast.ImportFrom):
@@ -65,6 +75,31 @@ def imports_of(source: str, name: str, known: set[str]) -> set[str]:
                 sub = f"{base}.{alias.name}"
                 found.add(sub if sub in known else base)
     return {m for m in found if m in known} - {name}
+
+
+def _called(call: ast.Call) -> str:
+    """The name of the function a call calls: 'import_module' for importlib.import_module(...)."""
+    function = call.func
+    return function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+
+
+def _dotted(node: ast.AST) -> str:
+    """'minigrad.viz.draw_layers' for that attribute chain; '' when it is not one of names."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+
+
+def _longest_known(dotted: str, known: set[str]) -> str:
+    """The longest prefix of a dotted name that is a module: minigrad.viz.draw_layers ->
+    minigrad.viz."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in known:
+            return ".".join(parts[:end])
+    return "minigrad"
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -103,10 +138,18 @@ def find_cycle(graph: dict[str, set[str]], ignore: set[str]) -> list[str] | None
 
 
 def private_reads(source: str) -> list[tuple[int, str]]:
-    """(line, field) for every ``x._parents``-style read of a node's private field."""
-    return [(node.lineno, node.attr) for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Attribute) and node.attr in PRIVATE_NODE_FIELDS
-            and not (isinstance(node.value, ast.Name) and node.value.id == "self")]
+    """(line, field) for every read of a node's private field: ``x._parents``, and
+    ``getattr(x, "_parents")``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in PRIVATE_NODE_FIELDS \
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Call) and _called(node) in ("getattr", "setattr") \
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and node.args[1].value in PRIVATE_NODE_FIELDS:
+            found.append((node.lineno, node.args[1].value))
+    return sorted(found)
 
 
 # ---- the rules on the real tree -------------------------------------------------------------
@@ -167,6 +210,16 @@ def test_the_checkers_catch_planted_violations() -> None:
     assert find_cycle(circle, set()) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}, set()) is None
     assert private_reads("def f(node):\n    return node._parents\n") == [(2, "_parents")]
+    assert private_reads("def f(node):\n    return getattr(node, '_ctx')\n") == [(2, "_ctx")]
+    lazy_string = "def f():\n    return importlib.import_module('minigrad.viz.graph')\n"
+    assert imports_of(lazy_string, "minigrad.flow.report", known) == {"minigrad.viz.graph"}
+    dunder = "def f():\n    return __import__('minigrad.viz')\n"
+    assert imports_of(dunder, "minigrad.flow.report", known) == {"minigrad.viz"}
+    chained = "import minigrad\ndef f(r):\n    return minigrad.viz.graph.draw_graph(r)\n"
+    assert imports_of(chained, "minigrad.flow.report", known) == {"minigrad.viz",
+                                                                  "minigrad.viz.graph"}
+    aliased = "import minigrad as mg\ndef f(r):\n    return mg.viz.draw_layers(r)\n"
+    assert imports_of(aliased, "minigrad.flow.report", known) == {"minigrad.viz"}
     assert private_reads("class N:\n    def f(self):\n        return self._op\n") == []
 
 
