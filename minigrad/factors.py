@@ -44,7 +44,6 @@ SIGMA_CEILING = ACTIVATIONS["sigmoid"].ceiling  # max of sigma'(z) = sigma(z)(1 
 _OUTPUT_ERRORS = {"cross_entropy": "(a{L} − y)/N", "softmax_cross_entropy": "(softmax(z{L}) − y)/N"}
 
 
-
 @dataclass(frozen=True)
 class Factor:
     """One factor of the product, with the running product beneath it."""
@@ -252,7 +251,6 @@ def _kind_of(name: str) -> str:
     if lowered.startswith(("∂c", "dc")):
         return "cost"
     return "other"
-
 
 
 def _names(path: list[PathStep], record: Any) -> NodeNames:
