@@ -72,6 +72,7 @@ API_MODULES = [
     "minigrad.viz.plots",
     "minigrad.viz.style",
     "minigrad.viz.labels",
+    "minigrad.files",
     "minigrad.cli",
 ]
 
