@@ -5,16 +5,18 @@ has two edges to ``a``), the name of the op that made it, and its *vector-Jacobi
 ``node.vjp(upstream)`` is one contribution per parent, what the chain rule adds to that
 parent's gradient. A Tensor node gets it from a plain module-level function
 ``rule(ctx, upstream)`` and the values ``ctx`` its op saved; a Value stores its (at most two)
-parents and their local derivatives in slots of its own, and multiplies. Neither points back
-at the node it belongs to, so a finished graph holds no reference cycles and is freed by
-reference counting the moment nothing points at it.
+parents and their local derivatives in slots of its own (one object per op for the cyclic
+garbage collector to count, not three) and multiplies. Neither points back at the node it
+belongs to, so a finished graph holds no reference cycles and is freed by reference counting
+the moment nothing points at it.
 
 ``backward(root)`` is the chain rule, once, for every kind of node:
 
 1. order the graph so that each node comes after all of its parents (an explicit stack, no
    recursion, so a chain a million nodes deep works);
 2. seed ``root.grad`` and walk the order backwards; at each node apply its rule to its gradient
-   (the *upstream* gradient) and add each contribution to that parent's gradient.
+   (the *upstream* gradient) and add each contribution to that parent's gradient
+   (``node._pass_down(upstream)``).
 
 Each of those additions is a *chain-rule step*: (node, parent, local derivative d node/d parent,
 upstream gradient, contribution = local derivative x upstream). Pass ``on_step`` to see every
