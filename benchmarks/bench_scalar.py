@@ -391,9 +391,10 @@ def main(argv: list[str] | None = None) -> None:
 
     configs = [(process, engine) for process in PROCESSES for engine in engines]
     print(f"\nEach engine in a process of its own, default gc settings; {repeats} interleaved "
-          f"repeat(s) of every process; a process times {steps['minigrad']} (minigrad) or "
-          f"{steps['micrograd']} (micrograd) step(s) after {warmup} untimed one(s), with the "
-          "collector on, then as many with it off. Medians over the repeats, per step:")
+          f"repeat(s) of every process; a process times "
+          f"{' or '.join(f'{steps[engine]} ({engine})' for engine in engines)} step(s) after "
+          f"{warmup} untimed one(s), with the collector on, then as many with it off. Medians "
+          "over the repeats, per step:")
     results: dict[tuple[str, str], list[dict[str, Any]]] = {config: [] for config in configs}
     for repeat in range(repeats):
         shift = repeat % len(configs)
