@@ -39,9 +39,11 @@ running loss, then the epoch's loss and test accuracy. ``progress=False`` writes
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -75,18 +77,27 @@ class History:
 
 def predict(model: Module, x: Any, batch_size: int = _EVAL_BATCH) -> np.ndarray:
     """The predicted class of every row of x: argmax of the outputs, (N, n_in) -> (N,) ints."""
+    return _predict(model, x, batch_size, "predict")[0]
+
+
+def _predict(model: Module, x: Any, batch_size: int, where: str) -> tuple[np.ndarray, int]:
+    """(the predicted class of every row of x, the model's number of outputs)."""
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
     if x.ndim != 2:
-        raise ValueError(f"predict: x must have shape (N, n_in), got {x.shape}")
-    if batch_size < 1:
-        raise ValueError(f"predict: batch_size must be at least 1, got {batch_size}")
-    dtype = _model_dtype(model, "predict")
+        raise ValueError(f"{where}: x must have shape (N, n_in), got {x.shape}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive integer, got {batch_size!r}")
+    dtype = _model_dtype(model, where)
     labels = np.empty(len(x), dtype=np.int64)
+    n_out = 0
     with no_grad():
         for start in range(0, len(x), batch_size):
             chunk = Tensor(x[start:start + batch_size], dtype=dtype)
-            labels[start:start + batch_size] = model(chunk).data.argmax(axis=1)
-    return labels
+            outputs = model(chunk).data  # (B, n_out)
+            n_out = outputs.shape[-1]
+            labels[start:start + batch_size] = outputs.argmax(axis=1)
+    return labels, n_out
 
 
 def evaluate(model: Module, x: Any, y: Any, batch_size: int = _EVAL_BATCH) -> float:
@@ -99,7 +110,36 @@ def evaluate(model: Module, x: Any, y: Any, batch_size: int = _EVAL_BATCH) -> fl
                          f"{len(x)} inputs, got shape {y.shape}")
     if len(y) == 0:
         raise ValueError("evaluate: no examples to evaluate")
-    return float(np.mean(predict(model, x, batch_size) == y))
+    y = _integer_labels(y, "evaluate", "y")
+    predicted, n_out = _predict(model, x, batch_size, "evaluate")
+    _check_classes(y, n_out, "evaluate", "y")
+    return float(np.mean(predicted == y))
+
+
+def _integer_labels(y: np.ndarray, where: str, name: str) -> np.ndarray:
+    """``y`` as integer class labels (whole floats accepted), or an error naming the dtype."""
+    if y.dtype.kind in "iu":
+        return y
+    if y.dtype.kind == "f" and y.size and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        return y.astype(np.int64)
+    example = f" (e.g. {y.flat[0]!r})" if y.size else ""
+    raise ValueError(f"{where}: {name} must be integer class labels, got dtype {y.dtype}"
+                     f"{example}")
+
+
+def _check_classes(y: np.ndarray, n_out: int, where: str, name: str) -> None:
+    """Every label in 0..n_out-1, or an error naming the first one outside (it would silently
+    count as wrong, or index past the outputs)."""
+    bad = y[(y < 0) | (y >= n_out)]
+    if bad.size:
+        raise ValueError(f"{where}: label {bad[0]} in {name} is outside 0..{n_out - 1} (the "
+                         f"model has {n_out} outputs)")
+
+
+def _n_outputs(model: Module, x: np.ndarray, where: str) -> int:
+    """The model's number of outputs, from one row of x (no graph)."""
+    with no_grad():
+        return model(Tensor(x[:1], dtype=_model_dtype(model, where))).shape[-1]
 
 
 def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | None = None,
@@ -113,16 +153,31 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
     configure the default ``optim.SGD``; or pass a ready ``optimizer`` (anything with
     ``step()``) and leave them out. ``loss`` is a name from ``nn.LOSSES`` or a function
     ``loss(outputs, targets) -> Tensor``. Returns the per-epoch :class:`History`.
+
+    Bad settings (a learning rate that is not a positive finite number, labels outside the
+    model's classes) are errors before anything is trained. A batch whose loss is not finite,
+    or an epoch that ends with weights that are not, stops the fit with a FloatingPointError
+    saying where, instead of training on NaN.
     """
     loss_fn = loss_function(loss, "fit")[1]
     for name, n in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"fit: {name} must be a positive integer, got {n!r}")
+    for name, value, positive in (("lr", lr, True), ("weight_decay", weight_decay, False)):
+        if value is None and name == "lr":
+            continue
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+                or value < 0 or (positive and value == 0):
+            needed = "a positive" if positive else "a non-negative"
+            raise ValueError(f"fit: {name} must be {needed} finite number, got {value!r}")
     dtype = _model_dtype(model, "fit")
     x_train, y_train = _split(data, "train", dtype)
     x_test, y_test = _split(data, "test", dtype)
+    n_out = _n_outputs(model, x_train, "fit")
+    _check_classes(_integer_labels(y_test.argmax(axis=1) if y_test.ndim == 2 else y_test, "fit",
+                                   "y_test"), n_out, "fit", "y_test")
     if not callable(loss):  # the named losses take one-hot rows: make them once, not per step
-        y_train = _one_hot_once(model, x_train, y_train)
+        y_train = _one_hot_once(n_out, x_train, y_train)
     if optimizer is None:
         if lr is None:
             raise ValueError("fit: give lr= (the learning rate eta), or a ready optimizer=")
@@ -161,6 +216,14 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
             for x_batch, y_batch in batches(x_train, y_train, batch_size, rng=rng):
                 outputs = model(Tensor(x_batch))  # (B, n_out)
                 batch_loss = loss_fn(outputs, y_batch)  # mean over the batch
+                loss_value = float(batch_loss.data)  # checked before any gradient
+                if not math.isfinite(loss_value):
+                    raise FloatingPointError(
+                        f"fit: the loss is {loss_value} at epoch {epoch}, step {step}: "
+                        + ("the first batch already gives it (the loss, the data or the "
+                           "initial weights)" if step == 0 else
+                           "the step before made the weights non-finite (a learning rate "
+                           "too large?)"))
                 for p in params:  # model.zero_grad(), without walking the modules each step
                     p.grad = None
                 batch_loss.backward(keep_grads=False)  # only the parameters' gradients are kept
@@ -169,7 +232,7 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
                 update()
                 for hook in after_step:
                     hook(step, model, optimizer)
-                loss_sum += float(batch_loss.data) * len(x_batch)
+                loss_sum += loss_value * len(x_batch)
                 seen += len(x_batch)
                 step += 1
                 if bar is not None:  # about 1 us: stores the text; tqdm redraws at most 10 times/s
@@ -179,6 +242,10 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
             if bar is not None:
                 bar.close()
             raise
+        broken = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+        if broken:
+            raise FloatingPointError(f"fit: after epoch {epoch} the weights {', '.join(broken)} "
+                                     "are not finite (a learning rate too large?)")
         metrics = {"epoch": epoch, "train_loss": loss_sum / seen,
                    "test_accuracy": evaluate(model, x_test, y_test),
                    "elapsed": time.perf_counter() - start}
@@ -201,16 +268,11 @@ def _model_dtype(model: Module, where: str) -> np.dtype:
     return params[0].dtype
 
 
-def _one_hot_once(model: Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _one_hot_once(n_out: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Integer labels as one-hot rows in the model's dtype, as wide as the model's output."""
     if y.ndim != 1 or y.dtype.kind not in "iu":  # already targets (the loss checks the shape)
         return y.astype(x.dtype, copy=False) if y.dtype.kind in "biuf" else y
-    with no_grad():
-        n_out = model(Tensor(x[:1])).shape[-1]  # (1, n_out)
-    bad = y[(y < 0) | (y >= n_out)]
-    if bad.size:
-        raise ValueError(f"fit: label {bad[0]} in y_train is outside 0..{n_out - 1} (the model "
-                         f"has {n_out} outputs)")
+    _check_classes(y, n_out, "fit", "y_train")
     return np.eye(n_out, dtype=x.dtype)[y]  # (N, n_out)
 
 

@@ -449,3 +449,57 @@ def test_fit_label_outside_the_outputs() -> None:
     blobs.y_train[5] = 7
     with pytest.raises(ValueError, match=r"label 7 in y_train is outside 0\.\.1"):
         fit(nn.mlp([4, 3, 2]), blobs, epochs=1, batch_size=8, lr=0.1, progress=False)
+
+
+# ---- hardening (issue 9) --------------------------------------------------------------------
+@pytest.mark.parametrize("settings, message", [
+    ({"lr": float("inf")}, "lr must be a positive finite number, got inf"),
+    ({"lr": "0.1"}, "lr must be a positive finite number, got '0.1'"),
+    ({"lr": 0.0}, "lr must be a positive finite number"),
+    ({"lr": 0.1, "weight_decay": -1.0}, "weight_decay must be a non-negative finite number"),
+    ({"lr": 0.1, "weight_decay": float("nan")}, "weight_decay must be a non-negative"),
+])
+def test_fit_names_a_bad_learning_setting(settings, message) -> None:
+    model = nn.mlp([4, 3, 2], seed=0)
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        fit(model, _blobs(), epochs=1, batch_size=5, progress=False, **settings)
+    assert all(np.array_equal(p.data, q) for p, q in zip(model.parameters(), before))
+
+
+def test_labels_outside_the_models_classes_are_named() -> None:
+    model = nn.mlp([4, 3, 2], seed=0)
+    blobs = _blobs()
+    with pytest.raises(ValueError, match="label 7 in y is outside 0..1"):
+        evaluate(model, blobs.x_test, np.full(len(blobs.x_test), 7))
+    with pytest.raises(ValueError, match="integer class labels, got dtype float64"):
+        evaluate(model, blobs.x_test, np.full(len(blobs.x_test), 0.5))
+    bad_test = SimpleNamespace(**{**vars(blobs), "y_test": np.full(len(blobs.y_test), -1)})
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="label -1 in y_test is outside 0..1"):
+        fit(model, bad_test, epochs=1, batch_size=5, lr=0.1, progress=False)
+    assert all(np.array_equal(p.data, q) for p, q in zip(model.parameters(), before))
+    assert evaluate(model, blobs.x_test, blobs.y_test.astype(float)) == \
+        evaluate(model, blobs.x_test, blobs.y_test)  # whole floats are labels
+
+
+def test_a_step_that_makes_the_weights_non_finite_says_so() -> None:
+    class InfiniteStep:  # a step whose parameter comes out infinite
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def after_step(self, step: int, model: nn.Module, optimizer: Any) -> None:
+            getattr(model[0], self.name).data.flat[0] = np.inf
+
+    linear = nn.Sequential(nn.Linear(4, 2, rng=0))  # z itself: an inf bias, an inf loss
+    with pytest.raises(FloatingPointError, match=r"the loss is inf at epoch 0, step 1: the step "
+                                                 r"before made the weights non-finite"):
+        fit(linear, _blobs(), epochs=2, batch_size=5, lr=0.1, loss="quadratic",
+            progress=False, callbacks=[InfiniteStep("bias")])
+    # sigmoid outputs hide an inf weight from the loss: the epoch's end finds it
+    with pytest.raises(FloatingPointError, match="after epoch 0 the weights layers.0.weight"):
+        fit(nn.mlp([4, 3, 2], seed=0), _blobs(), epochs=2, batch_size=40, lr=0.1,
+            progress=False, callbacks=[InfiniteStep("weight")])
+    with pytest.raises(FloatingPointError, match="step 0: the first batch already gives it"):
+        fit(nn.mlp([4, 3, 2], seed=0), _blobs(), epochs=1, batch_size=5, lr=0.1,
+            progress=False, loss=lambda a, y: (a * np.nan).sum())
