@@ -199,6 +199,8 @@ class Tanh(Unary):
 _EXP_LIMIT = {dtype: (dtype(np.floor(np.log(np.finfo(dtype).max))),
                       dtype(-np.floor(np.log(np.finfo(dtype).max)))) for dtype in _FLOATS}
 _QUARTER = {dtype: dtype(0.25) for dtype in _FLOATS}
+# bench_mlp: above this many numbers an op's loop costs more than its call (batch 1000 vs 10)
+_BIG = 4096
 
 
 class Sigmoid(Unary):
@@ -224,7 +226,10 @@ class Sigmoid(Unary):
             np.minimum(e, limit, out=e)
         np.exp(e, out=e)  # bench_mlp: e^-z built in place, one array
         s = np.asarray(e + 1.0)
-        np.reciprocal(s, out=s)
+        if s.size > _BIG:  # bench_mlp (batch 1000): divide has a SIMD loop, reciprocal not
+            np.divide(1.0, s, out=s)
+        else:  # bench_mlp (batch 10): reciprocal is the cheaper call (the same numbers)
+            np.reciprocal(s, out=s)
         if saturated:
             s[z < below] = 0.0
         self.e, self.s = e, s
@@ -234,7 +239,11 @@ class Sigmoid(Unary):
         s = self.s
         local = np.asarray(self.e * s)  # 1 - sigma, then in place
         local *= s
-        return (np.minimum(local, _QUARTER[s.dtype.type], out=local),)
+        quarter = _QUARTER[s.dtype.type]
+        # bench_mlp (batch 1000): np.minimum with a number has no SIMD loop, a check is faster
+        if local.size <= _BIG or np.fmax.reduce(local, None) > quarter:
+            np.minimum(local, quarter, out=local)
+        return (local,)
 
 
 class Relu(Unary):

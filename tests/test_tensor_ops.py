@@ -370,3 +370,21 @@ def test_sigmoid_derivative_is_computed_only_when_asked() -> None:
     np.testing.assert_array_equal(first, second)
     a.backward(gradient=np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(a.local_derivatives()[0], first)  # untouched by backward
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_of_a_big_array_gives_the_numbers_of_small_ones(dtype: type) -> None:
+    """Above tensor_ops._BIG numbers the sigmoid takes other numpy calls (for speed): the same
+    values and derivatives, the ceiling kept, the saturated tails exact."""
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.standard_normal(3000) * 1e-8, rng.standard_normal(3000) * 40.0,
+                        [-1000.0, 1000.0, 0.0]]).astype(dtype)
+    assert z.size > tensor_ops._BIG
+    big = leaf(z).sigmoid()
+    pieces = [leaf(part).sigmoid() for part in np.array_split(z, 8)]
+    assert all(part.size <= tensor_ops._BIG for part in np.array_split(z, 8))
+    np.testing.assert_array_equal(big.data, np.concatenate([p.data for p in pieces]))
+    local = big.local_derivatives()[0]
+    np.testing.assert_array_equal(local, np.concatenate([p.local_derivatives()[0]
+                                                         for p in pieces]))
+    assert (local <= 0.25).all() and local[-3] == 0.0 and big.data[-3] == 0.0
