@@ -207,11 +207,17 @@ def test_draw_graph_never_runs_backward(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(Tensor, "backward", forbidden)
     grads = [n.grad for n in topological_order(e)]
     tensor_grads = [None if n.grad is None else n.grad.copy() for n in topological_order(cost)]
-    # No backward rule may run either (not even a single vector-Jacobian product).
-    for root in (e, cost):
-        for node in topological_order(root):
-            if node.parents:
-                node._rule = forbidden
+    # No backward rule may run either (not even a single vector-Jacobian product): the public
+    # vjp and the engine's per-node step, for Value and Tensor nodes alike.
+    for cls in (minigrad.engine.Node, Value, Tensor):
+        for name in ("vjp", "_vjp", "_pass_down"):
+            if name in vars(cls):
+                monkeypatch.setattr(cls, name, forbidden)
+    for node in topological_order(cost):
+        if node.parents:
+            node._rule = forbidden
+    with pytest.raises(AssertionError, match="ran a backward pass"):  # the guard is armed
+        e.vjp(1.0)
     draw_graph(e)
     draw_graph(cost)
     draw_graph(cost, trace=record)
