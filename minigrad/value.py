@@ -76,12 +76,23 @@ def _result(data: float, parents: tuple[Value, ...], op: str, local: tuple[float
     return _binary(data, op, parents[0], local[0], parents[1], local[1])
 
 
+def _float(x: Real, where: str) -> float:
+    """``x`` as a float, or an error naming ``where`` for an integer beyond float64's range."""
+    try:
+        return float(x)
+    except OverflowError:
+        digits = len(str(abs(int(x))))
+        sign = "a negative" if x < 0 else "a"
+        raise OverflowError(f"{where}: {sign} {digits}-digit integer is beyond the range of a "
+                            "float (about 1.8e308)") from None
+
+
 def _as_value(x: Any, op: str) -> Value:
     """Wrap a plain number as a constant leaf; anything else is an error naming ``op``."""
     if isinstance(x, Value):
         return x
     if isinstance(x, Real) and not isinstance(x, bool):
-        return Value(x)
+        return Value(_float(x, f"Value {op}"))
     raise TypeError(f"Value {op}: expected a Value or a real number, got {type(x).__name__} {x!r}")
 
 
@@ -99,7 +110,7 @@ class Value(Node):
         if isinstance(data, bool) or not isinstance(data, Real):
             raise TypeError(f"Value(data): expected a real number, got {type(data).__name__} "
                             f"{data!r}")
-        self.data = float(data)
+        self.data = _float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
         self._op = ""

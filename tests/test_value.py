@@ -421,3 +421,12 @@ def test_sigmoid_derivative_never_exceeds_its_quarter_ceiling_by_rounding():
     """Near z = 0 the formula e/(1+e)^2 can round one ulp above 1/4; sigma' <= 1/4 exactly."""
     for z in (0.0, 1e-12, -1e-12, 1e-9, 3e-8):
         assert Value(z).sigmoid().local_derivatives()[0] <= 0.25
+
+
+def test_an_integer_beyond_float_range_is_named() -> None:
+    """Value(10**400) used to end in Python's bare 'int too large to convert to float'."""
+    with pytest.raises(OverflowError, match=r"Value\(data\): a 401-digit integer is beyond"):
+        Value(10**400)
+    with pytest.raises(OverflowError, match=r"Value \*: a negative 401-digit integer"):
+        Value(2.0) * -(10**400)
+    assert Value(10**300).data == 1e300
