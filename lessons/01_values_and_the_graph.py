@@ -1,4 +1,6 @@
-"""Lesson 1: values and the graph: what the number on each backward edge means.
+# %% [markdown]
+"""
+# Lesson 1: values and the graph: what the number on each backward edge means
 
 One sigmoid neuron and its cost, z = w a0 + b, a = sigma(z), C = (a - y)^2 / 2, built from
 `Value`s. Every operation makes a node that remembers its parents and the local derivative
@@ -22,7 +24,7 @@ import numpy as np
 
 from minigrad import Value
 from minigrad.trace import trace
-from minigrad.viz import draw_graph, save
+from minigrad.viz import draw_graph, show
 
 # isort: split
 # %%
@@ -152,7 +154,7 @@ for node in reversed(record.nodes):
 # %%
 picture = draw_graph(C, show=("data", "grad", "local", "contribution"),
                      title="one sigmoid neuron: z = w·a0 + b, a = σ(z), C = (a - y)²/2")
-save(picture, OUT / "neuron_graph.svg")
+show(picture, OUT / "neuron_graph.svg")
 print(f"\nwrote {OUT / 'neuron_graph.svg'}")
 source = picture.source  # the DOT text graphviz renders
 
@@ -176,7 +178,7 @@ for k, t in enumerate(twice.edges_of(s), 1):
           f"contribution {t.contribution:g}")
 print(f"x.grad = sum of the two contributions = {x.grad:g}")
 EDGES = ("data", "grad", "local", "contribution")
-save(draw_graph(s, show=EDGES, rankdir="LR", legend=False,
+show(draw_graph(s, show=EDGES, rankdir="LR", legend=False,
                 title="s = x + x: two edges into x, grad 1 + 1 = 2"), OUT / "a_plus_a.svg")
 
 x2 = Value(3.0, label="x")
@@ -184,7 +186,7 @@ p = x2 * x2
 p.label = "p"
 p.backward()
 print(f"p = x * x at x = 3: two edges, each with local derivative x = 3: x.grad = {x2.grad} = 2x")
-save(draw_graph(p, show=EDGES, rankdir="LR", legend=False,
+show(draw_graph(p, show=EDGES, rankdir="LR", legend=False,
                 title="p = x * x: two edges into x, each x = 3: grad 3 + 3 = 6"),
      OUT / "a_times_a.svg")
 print(f"wrote {OUT / 'a_plus_a.svg'} and {OUT / 'a_times_a.svg'}")

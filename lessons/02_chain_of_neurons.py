@@ -1,4 +1,6 @@
-"""Lesson 2: the chain rule down a chain of single sigmoid neurons (Nielsen's eq. 122).
+# %% [markdown]
+"""
+# Lesson 2: the chain rule down a chain of single sigmoid neurons (Nielsen's eq. 122)
 
 Four sigmoid neurons in a row, one per layer: z_j = w_j a_{j-1} + b_j, a_j = sigma(z_j), and a
 cost C. The chain rule makes the gradient of the first bias a product of factors,
@@ -26,8 +28,7 @@ import numpy as np
 from minigrad import Tensor
 from minigrad.factors import chain_factors
 from minigrad.trace import neuron_chain, trace
-from minigrad.viz import draw_chain, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_chain, show
 
 # isort: split
 # %%
@@ -122,7 +123,7 @@ print(f"eq. 122 from the forward values: {eq122:.10g}")
 # factors that shrink the gradient (|f| < 1), red for those that grow it.
 
 # %%
-save(draw_chain(path), OUT / "chain.svg")
+show(draw_chain(path), OUT / "chain.svg")
 print(f"wrote {OUT / 'chain.svg'}")
 
 # %% [markdown]
@@ -152,7 +153,7 @@ ax.set_ylim(0.0, 0.28)
 ax.set_title("Every σ′ factor in eq. 122 is at most 1/4")
 ax.legend(fontsize=8, loc="center left")
 fig.tight_layout()
-print(f"wrote {save_figure(fig, OUT / 'sigma_prime.png')}")
+print(f"wrote {show(fig, OUT / 'sigma_prime.png')}")
 
 # %% [markdown]
 # ## Why dC/db_1 is at least 16 times smaller than dC/db_3
@@ -214,7 +215,7 @@ ax.set_ylabel(f"chains (of {DRAWS})")
 ax.set_title("dC/db1 is at least 16 times smaller than dC/db3 when |w| < 1")
 ax.legend(fontsize=8)
 fig.tight_layout()
-print(f"wrote {save_figure(fig, OUT / 'ratio_b1_b3.png')}")
+print(f"wrote {show(fig, OUT / 'ratio_b1_b3.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

@@ -1,4 +1,6 @@
-"""Lesson 3: tensors and broadcasting: why a broadcast input's gradient is a sum.
+# %% [markdown]
+"""
+# Lesson 3: tensors and broadcasting: why a broadcast input's gradient is a sum
 
 A layer computes z = x @ W^T + b for a whole batch at once: x is (N, n_in), W is (n_out, n_in)
 and the bias b, of shape (n_out,), is broadcast over the N rows. This lesson shows why
@@ -19,8 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import GradcheckError, Tensor, Value, gradcheck, nn, no_grad
-from minigrad.viz import draw_graph, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_graph, show
 
 # isort: split
 # %%
@@ -73,7 +74,7 @@ print("dC/db from backward:        ", b.grad)
 
 # %%
 z.label, C.label = "z", "C"
-save(draw_graph(C), OUT / "layer_graph.svg")
+show(draw_graph(C), OUT / "layer_graph.svg")
 print(f"wrote {OUT / 'layer_graph.svg'}")
 
 # %% [markdown]
@@ -247,7 +248,7 @@ ax.set_ylabel("gradient")
 ax.set_title("dC/db is the sum over the batch of dC/dz")
 ax.legend(fontsize=7)
 fig.tight_layout()
-print(f"\nwrote {save_figure(fig, OUT / 'bias_gradient_is_a_sum.png')}")
+print(f"\nwrote {show(fig, OUT / 'bias_gradient_is_a_sum.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

@@ -1,4 +1,6 @@
-"""Lesson 4: training a sigmoid net on the shipped MNIST sample, and why more depth did not help.
+# %% [markdown]
+"""
+# Lesson 4: training a sigmoid net on the shipped MNIST sample, and why more depth did not help
 
 The book's network from chapter 3, [784, 30, 10]: sigmoid neurons on every layer, the
 cross-entropy cost, weights drawn N(0, 1)/sqrt(n_in), trained by mini-batch SGD (eta = 0.5,
@@ -24,7 +26,7 @@ import numpy as np
 from minigrad import data, nn
 from minigrad.flow import gradient_flow
 from minigrad.train import fit, predict
-from minigrad.viz.plots import save_figure
+from minigrad.viz import show
 
 # isort: split
 # %%
@@ -84,7 +86,7 @@ ax_acc.set_xlabel("epoch")
 ax_acc.set_ylabel("test accuracy (%)")
 ax_acc.set_title(f"[784, 30, 10] on {len(mnist.y_test)} test digits")
 fig.tight_layout()
-save_figure(fig, OUT / "training.png")
+show(fig, OUT / "training.png")
 
 # %% [markdown]
 # ## What it gets wrong
@@ -105,7 +107,7 @@ for ax in axes.ravel():
     ax.axis("off")
 fig.suptitle("misclassified test digits: true label, then the net's answer")
 fig.tight_layout()
-save_figure(fig, OUT / "misclassified.png")
+show(fig, OUT / "misclassified.png")
 
 # %% [markdown]
 # ## Does depth help?
@@ -153,7 +155,7 @@ ax.set_ylabel("test accuracy (%)")
 ax.set_title("more hidden layers of 30 sigmoid neurons did not help")
 ax.legend()
 fig.tight_layout()
-save_figure(fig, OUT / "depth.png")
+show(fig, OUT / "depth.png")
 print(f"\nwrote {OUT / 'training.png'}, {OUT / 'misclassified.png'}, {OUT / 'depth.png'}")
 
 # %% [markdown]

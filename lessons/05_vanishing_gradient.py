@@ -1,4 +1,6 @@
-"""Lesson 5: the vanishing gradient: earlier hidden layers learn much slower than later ones.
+# %% [markdown]
+"""
+# Lesson 5: the vanishing gradient: earlier hidden layers learn much slower than later ones
 
 Nielsen measures how fast each hidden layer learns by the size of its bias gradient, the speed
 of learning s_l = ||dC/db^l||, on the first 1,000 MNIST training images. This lesson takes the
@@ -22,8 +24,7 @@ import numpy as np
 from minigrad import data, nn
 from minigrad.flow import gradient_flow
 from minigrad.train import speed_of_learning_curves
-from minigrad.viz import draw_layers, plot_curves, plot_speeds, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_layers, plot_curves, plot_speeds, show
 
 # isort: split
 # %%
@@ -84,13 +85,13 @@ for depth, report in reports.items():
 # %%
 print(reports[4].table())
 for depth, report in reports.items():
-    save(draw_layers(report), OUT / f"layers_{depth}_hidden.svg")
+    show(draw_layers(report), OUT / f"layers_{depth}_hidden.svg")
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.0), layout="constrained")
 for ax, (depth, report) in zip(axes, reports.items()):
     plot_speeds(report, ax=ax)
     ax.set_xlabel(str(NETS[depth]))
-save_figure(fig, OUT / "speeds_one_seed.png")
+show(fig, OUT / "speeds_one_seed.png")
 
 # %% [markdown]
 # ## Many initialisations
@@ -140,7 +141,7 @@ ax.set_xlabel("log10 (last hidden / first hidden speed of learning)")
 ax.set_ylabel(f"initialisations (of {N_SEEDS})")
 ax.set_title("shaded: the reference range; dashed: the book's one draw")
 ax.legend()
-save_figure(fig, OUT / "ratios_over_seeds.png")
+show(fig, OUT / "ratios_over_seeds.png")
 
 # %% [markdown]
 # ## During training: the speed-of-learning curves
@@ -173,7 +174,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
 for ax, (depth, recorder) in zip(axes, curves.items()):
     plot_curves(recorder, ax=ax)
     ax.set_title(f"{NETS[depth]}: eta 0.1, lambda 5.0, 1,000 images", fontsize=10)
-save_figure(fig, OUT / "speed_of_learning_curves.png")
+show(fig, OUT / "speed_of_learning_curves.png")
 print(f"\nwrote {', '.join(sorted(p.name for p in OUT.iterdir()))} into {OUT}")
 
 # %% [markdown]

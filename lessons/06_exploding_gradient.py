@@ -1,4 +1,6 @@
-"""Lesson 6: the exploding gradient: the book's chain where every factor is 25.
+# %% [markdown]
+"""
+# Lesson 6: the exploding gradient: the book's chain where every factor is 25
 
 Nielsen's construction: a chain of four sigmoid neurons with every weight w_j = 100 and every
 bias b_j = -100 a_{j-1}, so that every z_j = w_j a_{j-1} + b_j = 0. Then every sigma'(z_j) is
@@ -25,8 +27,7 @@ import numpy as np
 
 from minigrad.factors import chain_factors
 from minigrad.trace import exploding_chain, neuron_chain, trace
-from minigrad.viz import draw_chain, draw_graph, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_chain, draw_graph, show
 
 # isort: split
 # %%
@@ -79,10 +80,10 @@ print(f"dC/db1 / dC/da4 = {gain:g} = (1/4) * 25^3 = {0.25 * 25.0 ** 3:g}")
 # to a_{j-1}, and the gradients growing (redder, wider) on the way down.
 
 # %%
-save(draw_chain(path), OUT / "exploding_chain.svg")
+show(draw_chain(path), OUT / "exploding_chain.svg")
 graph = draw_graph(chain.cost, trace=record,
                    title="the exploding chain: w_j = 100, b_j = -100 a_{j-1}, every z_j = 0")
-save(graph, OUT / "exploding_graph.svg")
+show(graph, OUT / "exploding_graph.svg")
 print(f"wrote {OUT / 'exploding_chain.svg'} and {OUT / 'exploding_graph.svg'}")
 
 # %% [markdown]
@@ -124,7 +125,7 @@ print("(the earlier the shift, the more layers it knocks off z = 0; b4 only move
 
 perturbed = neuron_chain(weights, [b + (SHIFT if j == 0 else 0.0) for j, b in enumerate(biases)])
 perturbed_path = trace(perturbed.cost).path(perturbed["b1"])
-save(draw_chain(perturbed_path), OUT / "perturbed_chain.svg")
+show(draw_chain(perturbed_path), OUT / "perturbed_chain.svg")
 print(f"wrote {OUT / 'perturbed_chain.svg'}")
 
 # %%
@@ -141,7 +142,7 @@ ax.set_ylabel("|dC/db1 / dC/da4|")
 ax.set_title("The explosion needs every z_j = 0 exactly")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 fig.tight_layout()
-print(f"wrote {save_figure(fig, OUT / 'fragility.png')}")
+print(f"wrote {show(fig, OUT / 'fragility.png')}")
 
 # %% [markdown]
 # ## Deeper chains
@@ -175,7 +176,7 @@ ax.set_ylabel("dC/db1 / dC/da_L")
 ax.set_title("Every z_j = 0: the gradient explodes, balances or vanishes")
 ax.legend(fontsize=8)
 fig.tight_layout()
-print(f"wrote {save_figure(fig, OUT / 'depth_sweep.png')}")
+print(f"wrote {show(fig, OUT / 'depth_sweep.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

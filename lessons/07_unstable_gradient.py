@@ -1,4 +1,6 @@
-"""Lesson 7: the unstable gradient: why the terms w sigma'(z) do not balance by chance.
+# %% [markdown]
+"""
+# Lesson 7: the unstable gradient: why the terms w sigma'(z) do not balance by chance
 
 In a chain of sigmoid neurons dC/db_1 is a product of terms w_j sigma'(z_j) (eq. 122). To
 stop it vanishing, each term would need |w sigma'(w a + b)| >= 1. This lesson computes how
@@ -21,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import Tensor, Value
-from minigrad.viz.plots import save_figure
+from minigrad.viz import show
 
 # isort: split
 # %%
@@ -136,7 +138,7 @@ ax.set_ylabel("width of {a : |w sigma'(wa + b)| >= 1}")
 ax.set_title("Balance needs |w| >= 4 and a narrow window of inputs")
 ax.legend()
 fig.tight_layout()
-save_figure(fig, OUT / "width_vs_w.png")
+show(fig, OUT / "width_vs_w.png")
 
 # %% [markdown]
 # ## Long products of random terms
@@ -241,7 +243,7 @@ for ax, title in zip(axes, ("w, b ~ N(0, 1): drift and spread", "drift removed: 
     ax.legend()
 axes[0].set_ylabel("density")
 fig.tight_layout()
-save_figure(fig, OUT / "products_histogram.png")
+show(fig, OUT / "products_histogram.png")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
 axes[0].plot(DEPTHS, [fraction_centred[L] for L in DEPTHS], "o-", label="drift removed")
@@ -258,7 +260,7 @@ axes[1].set_ylabel("typical layer gain |w sigma'(z)|")
 axes[1].set_title("No weight scale makes the typical layer gain 1")
 axes[1].legend()
 fig.tight_layout()
-save_figure(fig, OUT / "balance_vs_depth.png")
+show(fig, OUT / "balance_vs_depth.png")
 print(f"\nwrote {OUT / 'width_vs_w.png'}, {OUT / 'products_histogram.png'}, "
       f"{OUT / 'balance_vs_depth.png'}")
 

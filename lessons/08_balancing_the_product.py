@@ -1,4 +1,6 @@
-"""Lesson 8: mechanisms that balance the product, and ones that do not.
+# %% [markdown]
+"""
+# Lesson 8: mechanisms that balance the product, and ones that do not
 
 The error of hidden layer l is delta^l = Sigma'(z^l) (w^{l+1})^T delta^{l+1} (eq. 124): each
 layer down multiplies the gradient by its weights and by sigma'(z) <= 1/4. In the book's net
@@ -26,8 +28,7 @@ import numpy as np
 from minigrad import data, nn
 from minigrad.flow import gradient_flow
 from minigrad.train import fit
-from minigrad.viz import draw_layers, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_layers, show
 
 # isort: split
 # %%
@@ -140,7 +141,7 @@ SLUGS = {  # file names of the pictures
 for name, report in reports.items():
     title = (f"{name}: last hidden / first hidden = {report.last_over_first:.3g}x\n"
              f"{report.summary()}")
-    save(draw_layers(report, title=title), OUT / f"layers_{SLUGS[name]}.svg")
+    show(draw_layers(report, title=title), OUT / f"layers_{SLUGS[name]}.svg")
 
 # %% [markdown]
 # ## Over many initialisations
@@ -199,7 +200,7 @@ ax_ratio.set_yticks(positions, ranking)
 ax_ratio.invert_yaxis()
 ax_ratio.set_xlabel("last hidden / first hidden speed (1 = balanced)")
 ax_ratio.set_title(f"median over {len(SEEDS)} seeds, whiskers min-max")
-save_figure(fig, OUT / "speeds_by_mechanism.png")
+show(fig, OUT / "speeds_by_mechanism.png")
 
 # %% [markdown]
 # What the numbers say:
@@ -263,7 +264,7 @@ if not QUICK:
     ax.set_xlabel("last hidden / first hidden speed (labels: test accuracy after training)")
     ax.set_title(f"balance moves during training (seed {SEED}, eta 0.1, lambda 5.0)")
     ax.legend(fontsize=8)
-    save_figure(fig, OUT / "before_after_training.png")
+    show(fig, OUT / "before_after_training.png")
 print(f"\nwrote {', '.join(sorted(p.name for p in OUT.iterdir()))} into {OUT}")
 
 # %% [markdown]

@@ -1,4 +1,6 @@
-"""Lesson 9: gradient-check your own op: add softplus to minigrad, break it, catch it, fix it.
+# %% [markdown]
+"""
+# Lesson 9: gradient-check your own op: add softplus to minigrad, break it, catch it, fix it
 
 softplus(x) = ln(1 + e^x) is a smooth ReLU; its derivative is the sigmoid, sigma(x). This lesson
 adds it to minigrad from outside the package, once for Value and once for Tensor (a forward
@@ -22,8 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import GradcheckError, Tensor, Value, gradcheck
-from minigrad.viz import draw_graph, save
-from minigrad.viz.plots import save_figure
+from minigrad.viz import draw_graph, show
 
 # isort: split
 # %%
@@ -93,8 +94,8 @@ print(f"the wrong op: d/dx = {x_wrong.grad:.6f}")
 # the forward values are the same: only a check of the gradient can tell them apart.
 
 # %%
-save(draw_graph(y), OUT / "softplus_graph.svg")
-save(draw_graph(y_wrong), OUT / "softplus_wrong_graph.svg")
+show(draw_graph(y), OUT / "softplus_graph.svg")
+show(draw_graph(y_wrong), OUT / "softplus_wrong_graph.svg")
 print(f"wrote {OUT / 'softplus_graph.svg'} and {OUT / 'softplus_wrong_graph.svg'}")
 
 # %% [markdown]
@@ -277,7 +278,7 @@ axes[1].set_ylabel("d softplus / dx")
 axes[1].legend(fontsize=8, loc="center left")
 axes[1].set_title("The derivative, right and wrong")
 fig.tight_layout()
-print(f"\nwrote {save_figure(fig, OUT / 'softplus_right_and_wrong.png')}")
+print(f"\nwrote {show(fig, OUT / 'softplus_right_and_wrong.png')}")
 
 # %% [markdown]
 # ## What this lesson claims

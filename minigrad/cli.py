@@ -45,10 +45,13 @@ def _lesson_files() -> dict[int, Path]:
 
 
 def _lesson_title(path: Path) -> str:
-    """The first line of the lesson's docstring."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.strip().strip('"').strip()
-        if text and not text.startswith("#"):
+    """The title of the lesson: the heading that opens its docstring (its first cell)."""
+    import ast
+
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    for line in docstring.splitlines():
+        text = line.strip().lstrip("#").strip()
+        if text:
             return text
     return path.stem
 

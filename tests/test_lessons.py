@@ -1,9 +1,11 @@
 """Every lesson is a test: each runs in its quick setting and must end with its claims holding.
 
 A lesson is ``lessons/NN_name.py`` in jupytext's percent format. Each one is run as a learner
-would run it (a fresh interpreter, ``--quick --out DIR``, matplotlib's Agg backend), and
-checked to be a notebook that imports only minigrad's public names. A guard test counts the
-lessons, so none silently drops out of the suite.
+would run it: as a script (a fresh interpreter, ``--quick --out DIR``, matplotlib's Agg
+backend) and as a notebook (jupytext to ipynb, executed by nbclient in an ipykernel, with
+MINIGRAD_QUICK=1 and MINIGRAD_OUT), where it must show each picture it writes inline, in the
+cell that makes it. Each is checked to be a notebook that imports only minigrad's public
+names. A guard test counts the lessons, so none silently drops out of the suite.
 """
 
 from __future__ import annotations
@@ -63,6 +65,86 @@ def test_lesson_runs_quick(path: Path, tmp_path: Path) -> None:
                     f"--- stderr (tail) ---\n{_tail(result.stderr)}", pytrace=False)
     written = sorted(p.name for p in out.rglob("*") if p.is_file()) if out.exists() else []
     assert written, f"{path.name} wrote no figures into --out {out}"
+
+
+FIGURE_SUFFIXES = {".svg", ".png", ".pdf"}
+PICTURE_TYPES = ("image/svg+xml", "image/png")
+
+
+def _inline_pictures(cell: dict) -> list[tuple[str, object]]:
+    """(mime type, data) of every picture a notebook cell displayed."""
+    return [(kind, output["data"][kind]) for output in cell.get("outputs", [])
+            if output.get("output_type") in ("display_data", "execute_result")
+            for kind in PICTURE_TYPES if kind in output.get("data", {})]
+
+
+@pytest.mark.slow
+@lesson_files
+def test_lesson_runs_as_a_notebook_and_shows_its_pictures(path: Path, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    out = tmp_path / "out"
+    # The kernel inherits this environment: the quick setting, the folder, the default backend
+    # of a notebook (inline; the pictures must not depend on a backend being set).
+    monkeypatch.setenv("MINIGRAD_QUICK", "1")
+    monkeypatch.setenv("MINIGRAD_OUT", str(out))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    notebook = jupytext.read(path, fmt="py:percent")
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(
+        f"# Lesson {int(path.name[:2])}:"), (
+        f"{path.name} as a notebook should open with its title as a heading, not with "
+        f"{first.cell_type} {first.source[:60]!r}")
+    warnings_cell = jupytext.reads("import warnings\n"
+                                   "warnings.simplefilter('error', RuntimeWarning)",
+                                   fmt="py:percent").cells[0]  # as -W error in the script test
+    notebook.cells.insert(0, warnings_cell)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    seen: set[Path] = set()
+    made_by: list[tuple[dict, list[str]]] = []  # (code cell, the figure files it wrote)
+
+    def after_cell(cell: dict, **_: object) -> None:
+        now = {p for p in out.rglob("*") if p.suffix in FIGURE_SUFFIXES} if out.exists() else set()
+        if cell["cell_type"] == "code":
+            made_by.append((cell, sorted(p.name for p in now - seen)))
+        seen.update(now)
+
+    client = nbclient.NotebookClient(notebook, timeout=TIMEOUT_SECONDS, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}},
+                                     on_cell_executed=after_cell)
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        pytest.fail(f"{path.name} as a notebook failed:\n{_tail(str(error))}", pytrace=False)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    echoes = [cell.source[:60] for cell in code for output in cell.outputs
+              if output.get("output_type") == "execute_result"
+              and str(output["data"].get("text/plain", "")).startswith(("'", '"'))]
+    assert not echoes, f"{path.name}: cells echo a string: {echoes}"
+    figures = sorted(p.name for p in out.rglob("*") if p.suffix in FIGURE_SUFFIXES)
+    pictures = [picture for cell in code for picture in _inline_pictures(cell)]
+    assert figures, f"{path.name} as a notebook wrote no figures into MINIGRAD_OUT {out}"
+    assert len(pictures) >= len(figures), (
+        f"{path.name} as a notebook showed {len(pictures)} pictures inline but wrote "
+        f"{len(figures)} figure files: {figures}")
+    assert sum(len(files) for _, files in made_by) == len(figures), (
+        f"{path.name}: the cell hook saw {made_by}, the folder has {figures}")
+    elsewhere = [(cell["source"][:70], files) for cell, files in made_by
+                 if len(_inline_pictures(cell)) < len(files)]
+    assert not elsewhere, (f"{path.name}: cells that write more figures than they show "
+                           f"(first lines, files): {elsewhere}")
+    for kind, data in pictures:
+        if kind == "image/svg+xml":
+            assert "<svg" in data and "max-width:100%" in data, (
+                f"{path.name}: an inline SVG that does not scale to the cell: {data[:200]}")
+        else:
+            assert data, f"{path.name}: an empty inline PNG"
+    print(f"{path.name}: {len(pictures)} inline pictures, {len(figures)} figure files")
 
 
 def _cells(source: str) -> list[tuple[str, str]]:
@@ -167,3 +249,9 @@ def test_lessons_settings_reads_quick_and_out(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert settings(7) == (False, Path("minigrad-out/lesson_07"))
     assert (tmp_path / "minigrad-out" / "lesson_07").is_dir()
+    # A notebook runs in the lessons' folder: the default is the same folder as the script's.
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "07_x.py").write_text("")
+    monkeypatch.chdir(tmp_path / "lessons")
+    assert settings(7) == (False, Path("../minigrad-out/lesson_07"))
+    assert settings(7)[1].resolve() == (tmp_path / "minigrad-out" / "lesson_07").resolve()

@@ -12,8 +12,11 @@ import pytest
 from minigrad.viz.render import (
     GraphvizNotFound,
     RenderError,
+    fit_width,
+    in_notebook,
     render_svg,
     save,
+    show,
     which_renderer,
 )
 
@@ -191,3 +194,82 @@ def test_labels_are_text_never_markup(label: str, no_dot) -> None:
         texts = [html.unescape(t) for t in re.findall(r">([^<]*)</text>", svg)]
         lines = expected.split(" ") if "\n" in label else [expected]
         assert any(lines[0] in t for t in texts), (expected, texts)
+
+
+class _Kernel:
+    """Stands in for IPython's kernel shell: ``show`` displays through IPython.display."""
+
+    kernel = object()
+
+
+@pytest.fixture
+def shown(monkeypatch) -> list[dict]:
+    """The mime bundles ``show`` displays, as if it ran in a Jupyter kernel."""
+    return _pretend_kernel(monkeypatch)
+
+
+def _pretend_kernel(monkeypatch) -> list[dict]:
+    pytest.importorskip("IPython")
+    import IPython
+    import IPython.display
+
+    bundles: list[dict] = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _Kernel())
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda bundle, raw=False: bundles.append(bundle) if raw else None)
+    return bundles
+
+
+def test_show_in_a_script_writes_the_file_and_displays_nothing(
+        no_dot: None, graph: graphviz.Digraph, tmp_path: Path) -> None:
+    assert not in_notebook()  # pytest is no Jupyter kernel
+    out = show(graph, tmp_path / "g.svg")
+    assert out == tmp_path / "g.svg"
+    assert_has_labels(out.read_text(encoding="utf-8"))
+
+
+def test_show_in_a_notebook_displays_the_svg_it_wrote(
+        no_dot: None, graph: graphviz.Digraph, tmp_path: Path, shown: list[dict]) -> None:
+    assert in_notebook()
+    out = show(graph, tmp_path / "g.svg")
+    assert [list(bundle) for bundle in shown] == [["image/svg+xml"]]
+    svg = shown[0]["image/svg+xml"]
+    assert svg == fit_width(out.read_text(encoding="utf-8"))  # the file, scaled to the cell
+    assert_has_labels(svg)
+
+
+def test_show_a_plot_in_a_notebook_displays_its_png_and_closes_it(
+        tmp_path: Path, monkeypatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()  # before the pretend kernel: pyplot would hook into a real one
+    ax.plot([1, 2, 3])
+    shown = _pretend_kernel(monkeypatch)
+    out = show(ax, tmp_path / "plot.png", dpi=50)
+    assert [list(bundle) for bundle in shown] == [["image/png"]]
+    assert shown[0]["image/png"] == out.read_bytes()
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert not plt.fignum_exists(fig.number), "show should close the figure it showed"
+
+
+def test_a_picture_displays_scaled_to_the_cell(no_dot: None, graph: graphviz.Digraph) -> None:
+    from minigrad.viz import Picture
+
+    picture = Picture("p")
+    picture.node("a", "a big picture")
+    svg = picture._repr_mimebundle_()["image/svg+xml"]
+    assert 'style="max-width:100%;height:auto"' in svg and "viewBox" in svg
+
+
+def test_fit_width_changes_only_the_root_tag() -> None:
+    svg = '<?xml version="1.0"?>\n<svg width="900pt" viewBox="0 0 900 40"><g><svg x="1"/></g></svg>'
+    fitted = fit_width(svg)
+    assert fitted == ('<?xml version="1.0"?>\n<svg style="max-width:100%;height:auto" '
+                      'width="900pt" viewBox="0 0 900 40"><g><svg x="1"/></g></svg>')
+    assert fit_width(fitted) == fitted
+    assert fit_width('<svg style="color:red">') == (
+        '<svg style="max-width:100%;height:auto;color:red">')
+    assert fit_width("no picture") == "no picture"

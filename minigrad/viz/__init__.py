@@ -5,6 +5,7 @@
     save(draw_chain(trace(C).path(b1)), "chain.svg")       # Nielsen's eq. 122, factor by factor
     save(draw_layers(gradient_flow(model, x, y)), "layers.svg")   # one box per layer
     save_figure(plot_speeds(report), "speeds.png")         # matplotlib: bars of s_l
+    show(draw_chain(path), "chain.svg")    # save, and in a notebook also show it in the cell
 
 The pictures only read what the floors below made (a graph after backward, a Trace, a
 FlowReport, a FlowRecorder); none runs a backward pass. Graphs are ``graphviz.Digraph``
@@ -27,6 +28,7 @@ from minigrad.viz.render import (
     RenderError,
     render_svg,
     save,
+    show,
     which_renderer,
 )
 
@@ -39,6 +41,7 @@ __all__ = [
     "plot_curves",
     "save_figure",
     "save",
+    "show",
     "render_svg",
     "which_renderer",
     "Picture",

