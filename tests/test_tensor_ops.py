@@ -10,6 +10,7 @@ the dense Jacobian J_i (out.size x input_i.size), and g . J_i must equal what th
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -388,3 +389,15 @@ def test_sigmoid_of_a_big_array_gives_the_numbers_of_small_ones(dtype: type) -> 
     np.testing.assert_array_equal(local, np.concatenate([p.local_derivatives()[0]
                                                          for p in pieces]))
     assert (local <= 0.25).all() and local[-3] == 0.0 and big.data[-3] == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_saturates_exactly_beside_a_nan(dtype: type) -> None:
+    """The sigmoid looks for saturated z before it clamps: a NaN must not hide one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning
+        a = leaf(np.array([np.nan, -1000.0, 0.0, 1000.0], dtype)).sigmoid()
+        local = a.local_derivatives()[0]
+    np.testing.assert_array_equal(a.data[1:], [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(local[1:], [0.0, 0.25, 0.0])
+    assert np.isnan(a.data[0]) and np.isnan(local[0])
