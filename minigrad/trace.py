@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.adapters import is_torch
 from minigrad.engine import ChainStep, Node, topological_order
 from minigrad.names import NodeNames
 from minigrad.value import Value
@@ -423,7 +424,35 @@ class Trace:
         return self.path(node).table()
 
 
-def trace(output: Node, *, gradient: Any = None) -> Trace:
+class _ForeignTrace(Trace):
+    """The Trace of another engine's graph (PyTorch's, :mod:`minigrad.adapters.torch`): its
+    nodes stand for that engine's tensors, and every query also takes the tensors themselves
+    (``record.path(b1)`` for a torch leaf ``b1``)."""
+
+    def __init__(self, output: Node, seed: Any, steps: list[Step], lookup: Any) -> None:
+        super().__init__(output, seed, steps)
+        self._lookup = lookup  # a tensor -> its node (anything else unchanged)
+
+    def gradient(self, node: Any) -> Any:
+        return super().gradient(self._lookup(node))
+
+    def edges_of(self, node: Any) -> list[Step]:
+        return super().edges_of(self._lookup(node))
+
+    def uses_of(self, node: Any) -> list[Step]:
+        return super().uses_of(self._lookup(node))
+
+    def name(self, node: Any) -> str:
+        return super().name(self._lookup(node))
+
+    def path(self, node: Any) -> Path:
+        return super().path(self._lookup(node))
+
+    def paths(self, node: Any, limit: int = 64) -> list[Path]:
+        return super().paths(self._lookup(node), limit)
+
+
+def trace(output: Node, *, gradient: Any = None, labels: dict[str, Any] | None = None) -> Trace:
     """Run the backward pass of ``output`` and record every chain-rule step.
 
     The trace is always of its own pass, from ``output``: every step, seed, product and
@@ -433,7 +462,21 @@ def trace(output: Node, *, gradient: Any = None) -> Trace:
     or of a bigger graph containing it). Such a leaf keeps its gradient as it was; a leaf that
     held none is left with this pass's, as after ``backward()``. ``gradient``: dC/d output for
     a Tensor output with more than one element (as for ``Tensor.backward``).
+
+    A torch tensor with a ``grad_fn`` is traced by :mod:`minigrad.adapters.torch`: its autograd
+    graph as nodes of the same interface, the same Trace; ``labels`` ({name: tensor}) names
+    torch tensors (minigrad nodes carry their own labels).
     """
+    if is_torch(output):
+        from minigrad.adapters.torch import traced_backward
+
+        root, seed, chain_steps, lookup = traced_backward(output, gradient=gradient,
+                                                          labels=labels)
+        return _ForeignTrace(root, seed, [_step_of(c, holds_array(root)) for c in chain_steps],
+                             lookup)
+    if labels is not None:
+        raise TypeError("trace: labels= names torch tensors; minigrad nodes carry their own "
+                        "(node.label)")
     if not isinstance(output, Node):
         raise TypeError(f"trace: expected a Value or Tensor output, got {type(output).__name__}")
     is_tensor = holds_array(output)

@@ -64,6 +64,8 @@ API_MODULES = [
     "minigrad.flow.measure",
     "minigrad.flow.verdict",
     "minigrad.flow.recorder",
+    "minigrad.adapters",
+    "minigrad.adapters.torch",
     "minigrad.viz",
     "minigrad.viz.graph",
     "minigrad.viz.chain",

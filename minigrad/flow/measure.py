@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.adapters import is_torch
 from minigrad.engine import Node, topological_order
 from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
 from minigrad.flow.verdict import layer_verdict
@@ -133,7 +134,12 @@ def gradient_flow(model: Module, x: Any, y: Any, loss: str | Callable = "cross_e
     Runs one forward and one backward pass; the parameters' ``.grad`` are put back as they
     were, unless ``keep_gradients=True``, which leaves this batch's gradients in them (the
     book's experiment then takes its step with them: ``train.speed_of_learning_curves``).
+    A ``torch.nn.Module`` is measured by :mod:`minigrad.adapters.torch` (the same report).
     """
+    if is_torch(model):  # a torch.nn.Module: the same report, measured by the adapter
+        from minigrad.adapters.torch import gradient_flow as torch_gradient_flow
+
+        return torch_gradient_flow(model, x, y, loss, lr=lr, keep_gradients=keep_gradients)
     loss_name, loss_fn = loss_function(loss, "gradient_flow")
     inputs, targets = _inputs(model, x, y)
     params = model.parameters()

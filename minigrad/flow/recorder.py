@@ -5,6 +5,12 @@ r"""FlowRecorder: the gradient-flow measurement taken again and again during tra
     recorder.speeds                  # (records, layers): s_l at each measurement
     recorder.to_csv("flow.csv")      # one row per record and layer
 
+A plain PyTorch loop is recorded with no change to the loop, through the optimiser's step hooks:
+
+    recorder = FlowRecorder(x_probe, y_probe, every=len(loader)).watch(model, optimizer)
+    for epoch in range(30): ...  # forward, loss.backward(), optimizer.step(), as ever
+    recorder.close()             # the hooks removed
+
 Its pictures are in :mod:`minigrad.viz.plots` (``plot_curves(recorder)``).
 """
 
@@ -18,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.adapters import is_torch
 from minigrad.files import replacing
 from minigrad.flow.measure import gradient_flow, linear_layers
 from minigrad.flow.report import FIELDS, FlowReport, csv_cell, csv_cells
@@ -70,6 +77,7 @@ class FlowRecorder:
         self._refresh_in = 0
         self._sums: list[float] = []
         self._counts: list[int] = []
+        self._handles: list[Any] = []  # a watched torch optimiser's step hooks
 
     # ---- fit's callback methods ---------------------------------------------------------
     def on_train_begin(self, model: Module, optimizer: Any = None) -> None:
@@ -94,6 +102,55 @@ class FlowRecorder:
                 if squared > 0:
                     sums[i] += offset + 0.5 * _log10(squared)
                     counts[i] += 1
+
+    # ---- a plain PyTorch loop -----------------------------------------------------------
+    def watch(self, model: Any, optimizer: Any) -> FlowRecorder:
+        """Record a PyTorch training loop through ``optimizer``'s step hooks: measure now and
+        then every ``every`` optimiser steps on the recorder's batch; before each step,
+        update:data of every layer from the real gradients. Returns the recorder; ``close()``
+        removes the hooks. ``every`` is a number of steps (a loop's epochs are not visible
+        to the optimiser: give the steps per epoch, ``len(loader)``)."""
+        if not is_torch(model) or not is_torch(optimizer):
+            raise TypeError(f"FlowRecorder.watch: expected a torch.nn.Module and a "
+                            f"torch.optim.Optimizer, got {type(model).__name__} and "
+                            f"{type(optimizer).__name__} (minigrad's fit takes the recorder "
+                            "as a callback: callbacks=[recorder])")
+        if self.every == "epoch":
+            raise ValueError("FlowRecorder.watch: the optimiser sees steps, not epochs: give "
+                             "every=<steps per epoch> (len(loader)) to measure every epoch")
+        from minigrad.adapters.torch import squared_norms
+
+        self.close()
+        self.attach(model, optimizer)
+        weights, norms = self._weights, squared_norms
+
+        def before_step(opt: Any, args: Any, kwargs: Any) -> None:
+            # update:data from this step's gradients, as after_backward does for minigrad
+            if self._refresh_in <= 0:
+                self._offsets = [None if log_lr is None or not squared else
+                                 log_lr - 0.5 * _log10(squared) for log_lr, squared in
+                                 zip(self._log_lr, norms(weights))]
+                self._refresh_in = self.weight_norm_every
+            self._refresh_in -= 1
+            squares = norms([w.grad for w in weights])
+            for i, (offset, squared) in enumerate(zip(self._offsets, squares)):
+                if offset is not None and squared:
+                    self._sums[i] += offset + 0.5 * _log10(squared)
+                    self._counts[i] += 1
+
+        def after_step(opt: Any, args: Any, kwargs: Any) -> None:
+            self.after_step(self._steps_done, model, opt)
+
+        self._handles = [optimizer.register_step_pre_hook(before_step),
+                         optimizer.register_step_post_hook(after_step)]
+        self.measure(model)
+        return self
+
+    def close(self) -> None:
+        """Remove the step hooks ``watch`` put on the optimiser (the history stays)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     def after_step(self, step: int, model: Module, optimizer: Any = None) -> None:
         """Count the step; measure when ``every`` steps have passed."""
@@ -134,7 +191,12 @@ class FlowRecorder:
 
     def attach(self, model: Module, optimizer: Any) -> None:
         """Find the layers' weights and their learning rates (from ``lr`` or the optimiser)."""
-        layers = linear_layers(model)
+        if is_torch(model):
+            from minigrad.adapters.torch import linear_layers as torch_linear_layers
+
+            layers = torch_linear_layers(model)
+        else:
+            layers = linear_layers(model)
         self._names = [name for name, _ in layers]
         self._weights = [linear.weight for _, linear in layers]
         rates: dict[int, float] = {}
