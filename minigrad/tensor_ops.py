@@ -199,7 +199,7 @@ class Tanh(Unary):
 _EXP_LIMIT = {dtype: (dtype(np.floor(np.log(np.finfo(dtype).max))),
                       dtype(-np.floor(np.log(np.finfo(dtype).max)))) for dtype in _FLOATS}
 _QUARTER = {dtype: dtype(0.25) for dtype in _FLOATS}
-# bench_mlp: above this many numbers an op's loop costs more than its call (batch 1000 vs 10)
+# bench_mlp: above this many numbers reciprocal's loop costs more than divide's (batch 1000)
 _BIG = 4096
 
 
@@ -242,8 +242,9 @@ class Sigmoid(Unary):
         local = np.asarray(self.e * s)  # 1 - sigma, then in place
         local *= s
         quarter = _QUARTER[s.dtype.type]
-        # bench_mlp (batch 1000): np.minimum with a number has no SIMD loop, a check is faster
-        if local.size <= _BIG or np.fmax.reduce(local, None) > quarter:
+        # bench_mlp: clamp only when needed, found with argmax (np.minimum with a number has no
+        # SIMD loop, slow at batch 1000); a NaN (which argmax picks) is clamped too, and kept
+        if not local.flat[local.argmax()] <= quarter:
             np.minimum(local, quarter, out=local)
         return (local,)
 
