@@ -2,8 +2,10 @@
 
     python docs/make_figures.py            # all lessons at their full setting, then the demo
     python docs/make_figures.py 2 6        # only lessons 2 and 6
+    python docs/make_figures.py demo       # only the demo
 
-Each lesson writes its pictures into docs/figures/lesson_NN/, the demo into docs/figures/demo/.
+Each lesson writes its pictures into docs/figures/lesson_NN/, the demo into docs/figures/demo/
+(its pictures, and report.html, the page that holds them all).
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ def run(args: list[str], out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    wanted = {int(n) for n in argv}
+    demo = "demo" in argv or not argv
+    wanted = {int(n) for n in argv if n != "demo"}
     for lesson in sorted((REPO / "lessons").glob("[0-9][0-9]_*.py")):
         number = int(lesson.name[:2])
-        if wanted and number not in wanted:
+        if (wanted or argv) and number not in wanted:
             continue
         run([str(lesson), "--out", str(FIGURES / f"lesson_{number:02d}")],
             FIGURES / f"lesson_{number:02d}")
-    if not wanted:
+    if demo:
         run(["-m", "minigrad", "demo", "--out", str(FIGURES / "demo")], FIGURES / "demo")
     print(f"figures written under {FIGURES}")
     return 0

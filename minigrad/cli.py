@@ -249,7 +249,8 @@ def _write_flow_pictures(report, recorder, out: Path) -> list[Path]:
 
 
 def _first_layer_chain(model, x, y, out: Path) -> Path:
-    """Trace one mini-batch and draw the chain of factors down to the first hidden bias."""
+    """Trace the batch the layer picture measured and draw the chain of factors down to the
+    first hidden bias: its last product is dC/db¹, whose size is the table's s_1."""
     from minigrad import nn
     from minigrad.flow import linear_layers
     from minigrad.trace import trace
@@ -263,11 +264,61 @@ def _first_layer_chain(model, x, y, out: Path) -> Path:
     return save(graph, out / "chain_first_layer.svg")
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def _pictures(written: list[Path], when: str) -> list[tuple[str, Path]]:
+    """The page's pictures, from the files written: (heading, path), in the page's order."""
+    headings = {
+        "layers_at_init.svg": "The layers at initialisation",
+        "layers.svg": f"The layers {when}",
+        "chain_first_layer.svg": "The chain of the first hidden layer's gradient, "
+                                 "factor by factor (eq. 124)",
+        "speed_of_learning.png": "The speed of learning of each hidden layer during training",
+    }
+    return [(headings[path.name], path) for name in headings for path in written
+            if path.name == name]
+
+
+# update:data is measured for a step of the book's learning rate, the one the demo trains with
+LEARNING_RATE = 0.1
+GUESSING = 0.2  # a test accuracy below this, with ten digits (guessing: 10%), is still guessing
+
+
+def _accuracy_words(deep: float, shallow: float, epochs: int) -> str:
+    """The two accuracies, and what they mean."""
+    words = (f"Test accuracy after {_epochs(epochs)}: deep {deep:.1%}, shallow {shallow:.1%} "
+             "(the fraction of the sample's test digits each net names correctly; guessing "
+             "gets 10%).")
+    if deep < GUESSING:
+        words += (" The deep net is still guessing: its first layers have hardly moved, "
+                  "because their gradient vanished on its way down.")
+    elif deep < shallow:
+        words += " The deep net trails the shallow one: its first layers learn slowly."
+    return words
+
+
+def _sentence(summary: str, when: str) -> str:
+    """'the first hidden layer learns ...' -> 'At initialisation, the first hidden layer ...'."""
+    return f"{when[0].upper()}{when[1:]}, {summary}."
+
+
+def _print_written(written: list[Path]) -> None:
+    """The files, the page first named: it holds everything the others do."""
+    page = next(path for path in written if path.name == "report.html")
+    print(f"Everything is on one page: open {page} in a browser.")
+    print("Wrote:")
+    for path in written:
+        print(f"  {path}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Train a 4-hidden-layer sigmoid net briefly and show where its gradient vanishes."""
     from minigrad import nn
     from minigrad.flow import FlowRecorder, gradient_flow
     from minigrad.train import fit
+    from minigrad.viz import draw_layers, save, write_report
 
     out = args.out
     sizes = [784, 30, 30, 30, 30, 10]
@@ -276,26 +327,44 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"minigrad demo: a sigmoid net {sizes} on {len(mnist.x_train):,} MNIST digits "
           "(the shipped sample)\n")
     print("At initialisation, measured on the book's 1,000 training images:")
-    before = gradient_flow(model, x_book, y_book)
+    before = gradient_flow(model, x_book, y_book, lr=LEARNING_RATE)
     print(before.table(), "\n")
+    at_init = save(draw_layers(before, title="at initialisation"), out / "layers_at_init.svg")
 
-    settings = dict(epochs=args.epochs, batch_size=10, lr=0.1,
+    settings = dict(epochs=args.epochs, batch_size=10, lr=LEARNING_RATE,
                     weight_decay=5.0 / len(mnist.x_train))  # the book's eta and lambda
     recorder = FlowRecorder(x_book, y_book, every=100)
-    print(f"Training it for {args.epochs} epochs of mini-batch SGD (eta 0.1, lambda 5.0, "
+    print(f"Training it for {_epochs(args.epochs)} of mini-batch SGD (eta 0.1, lambda 5.0, "
           "mini-batch 10):")
     deep = fit(model, mnist, callbacks=[recorder], **settings).test_accuracy[-1]
     print(f"For comparison, the one-hidden-layer net {[784, 30, 10]} with the same settings:")
     shallow = fit(nn.mlp([784, 30, 10], seed=0), mnist, **settings).test_accuracy[-1]
-    print(f"\nTest accuracy after {args.epochs} epochs: deep {deep:.1%}, shallow {shallow:.1%}")
-    after = gradient_flow(model, x_book, y_book)
+    accuracy = _accuracy_words(deep, shallow, args.epochs)
+    print(f"\n{accuracy}")
+    after = gradient_flow(model, x_book, y_book, lr=LEARNING_RATE)
     print(f"Gradient flow of the deep net after training:\n{after.table()}\n")
 
-    written = _write_flow_pictures(after, recorder, out)
-    written.append(_first_layer_chain(model, x_book[:10], y_book[:10], out))
-    print("Wrote:")
-    for path in written:
-        print(f"  {path}")
+    written = [at_init, *_write_flow_pictures(after, recorder, out)]
+    written.append(_first_layer_chain(model, x_book, y_book, out))
+    written.append(write_report(
+        out / "report.html", title="minigrad demo: where a deep sigmoid net's gradient vanishes",
+        settings={
+            "net": f"{sizes}, sigmoid on every layer, the book's initialisation (nielsen), "
+                   "seed 0",
+            "data": f"the shipped MNIST sample: {len(mnist.x_train):,} training and "
+                    f"{len(mnist.x_test):,} test images",
+            "measured on": "the book's 1,000 training images (the first 1,000), cross-entropy",
+            "training": f"{_epochs(args.epochs)} of mini-batch SGD: mini-batch 10, eta 0.1, "
+                        "lambda 5.0 (L2 on the weights)",
+            "compared with": "the one-hidden-layer net [784, 30, 10], the same settings",
+            "update:data": "for one step of eta 0.1",
+        },
+        notes=[accuracy, _sentence(before.summary(), "at initialisation"),
+               _sentence(after.summary(), "after training")],
+        reports=[("The layers at initialisation", before),
+                 (f"The layers after {_epochs(args.epochs)} of training", after)],
+        pictures=_pictures(written, f"after {_epochs(args.epochs)} of training")))
+    _print_written(written)
     return 0
 
 
@@ -304,6 +373,7 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     from minigrad import nn
     from minigrad.flow import gradient_flow
     from minigrad.train import speed_of_learning_curves
+    from minigrad.viz import write_report
 
     _check_memory(_flow_memory(args.sizes, args.examples),
                   f"a net {','.join(map(str, args.sizes))} on {args.examples:,} images")
@@ -320,15 +390,28 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     print(f"Net {args.sizes}, {args.activation}, init {args.init!r}, seed {args.seed}, "
           f"measured on {len(x):,} MNIST training images")
     recorder = None
+    when = "at initialisation"
     if args.epochs:
-        recorder = speed_of_learning_curves(model, x, y, epochs=args.epochs, lr=0.1,
+        recorder = speed_of_learning_curves(model, x, y, epochs=args.epochs, lr=LEARNING_RATE,
                                             weight_decay=5.0, progress=True)
-        print(f"after {args.epochs} full-batch epochs (eta 0.1, lambda 5.0):")
-    report = gradient_flow(model, x, y)
+        when = f"after {_epochs(args.epochs)} of full-batch training (eta 0.1, lambda 5.0)"
+        print(f"{when}:")
+    report = gradient_flow(model, x, y, lr=LEARNING_RATE)
     print(report.table())
-    print("Wrote:")
-    for path in _write_flow_pictures(report, recorder, args.out):
-        print(f"  {path}")
+    written = _write_flow_pictures(report, recorder, args.out)
+    written.append(_first_layer_chain(model, x, y, args.out))
+    written.append(write_report(
+        args.out / "report.html", title=f"minigrad flow: the net {args.sizes}",
+        settings={
+            "net": f"{args.sizes}, {args.activation} hidden layers, sigmoid output layer",
+            "initialisation": f"{args.init}, seed {args.seed}",
+            "measured on": f"the first {len(x):,} MNIST training images, cross-entropy",
+            "training": (when if args.epochs else "none: measured at initialisation"),
+            "update:data": "for one step of eta 0.1",
+        },
+        notes=[_sentence(report.summary(), when)],
+        reports=[(f"The layers {when}", report)], pictures=_pictures(written, when)))
+    _print_written(written)
     return 0
 
 

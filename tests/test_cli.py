@@ -38,11 +38,20 @@ def test_demo_trains_prints_the_flow_table_and_writes_the_pictures(tmp_path):
     assert accuracies, out
     files = written_files(out)
     names = {path.name for path in files}
-    assert {"layers.svg", "chain_first_layer.svg", "speed_of_learning.png"} <= names
+    assert {"layers_at_init.svg", "layers.svg", "chain_first_layer.svg",
+            "speed_of_learning.png", "report.html"} <= names
     for path in files:
         assert path.is_file() and path.stat().st_size > 500, path
         assert path.parent == tmp_path
     assert "<svg" in (tmp_path / "layers.svg").read_text()
+    assert f"open {tmp_path / 'report.html'} in a browser" in out
+    assert re.search(r"Test accuracy after 1 epoch: deep .*guessing gets 10%", out), out
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count("<figure>") == 4 and "The layers at initialisation" in page
+    # update:data is filled (for one step of eta 0.1), in the terminal and on the page
+    rows = [line for line in out.splitlines() if re.match(r"^(hidden \d+|output)\s+\d", line)]
+    assert len(rows) == 10 and all(re.search(r"-\d\.\d\d$", row) for row in rows), rows
+    assert "update:data</th>" in page
 
 
 def test_flow_prints_one_line_per_layer_with_its_speed(tmp_path):
@@ -56,6 +65,8 @@ def test_flow_prints_one_line_per_layer_with_its_speed(tmp_path):
     for row in rows:
         assert re.search(r"\d\.\d+(e-\d+)?", row), row
     assert (tmp_path / "layers.svg").is_file()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count("<figure>") == 2 and "The layers at initialisation" in page  # no curves
 
 
 def test_flow_speeds_match_the_library(tmp_path, capsys):
@@ -79,6 +90,8 @@ def test_flow_with_epochs_writes_the_speed_of_learning_curves(tmp_path):
                  "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "speed_of_learning.png").stat().st_size > 1000
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count("<figure>") == 3 and "after 5 epochs of full-batch training" in page
 
 
 def test_chain_draws_the_exploding_construction(tmp_path, capsys):
@@ -98,10 +111,14 @@ def test_chain_with_random_weights_prints_the_product_equal_to_the_gradient(tmp_
     assert along == pytest.approx(total, rel=1e-5)
 
 
-def test_lessons_lists_all_nine(capsys):
+def test_lessons_lists_every_lesson_with_its_title(capsys):
+    # how many lessons there must be is guarded once, by tests/test_lessons.py
+    lessons = sorted(Path(__file__).resolve().parent.parent.glob("lessons/[0-9][0-9]_*.py"))
     assert main(["lessons"]) == 0
-    numbers = re.findall(r"^\s*(\d+)\s", capsys.readouterr().out, flags=re.M)
-    assert numbers == [str(n) for n in range(1, 10)]
+    listed = re.findall(r"^\s*(\d+)  (.*)$", capsys.readouterr().out, flags=re.M)
+    assert [int(n) for n, _ in listed] == [int(p.name[:2]) for p in lessons] != []
+    for number, title in listed:
+        assert title.startswith(f"Lesson {number}: ") and not title.startswith("#"), title
 
 
 def test_lesson_runs_one_lesson_quick_into_the_folder(tmp_path):

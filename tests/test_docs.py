@@ -72,6 +72,7 @@ API_MODULES = [
     "minigrad.viz.layers",
     "minigrad.viz.render",
     "minigrad.viz.plots",
+    "minigrad.viz.page",
     "minigrad.viz.style",
     "minigrad.viz.labels",
     "minigrad.files",

@@ -6,13 +6,15 @@
     save(draw_layers(gradient_flow(model, x, y)), "layers.svg")   # one box per layer
     save_figure(plot_speeds(report), "speeds.png")         # matplotlib: bars of s_l
     show(draw_chain(path), "chain.svg")    # save, and in a notebook also show it in the cell
+    write_report("report.html", title=..., settings=..., reports=..., pictures=...)  # one page
 
 The pictures only read what the floors below made (a graph after backward, a Trace, a
 FlowReport, a FlowRecorder); none runs a backward pass. Graphs are ``graphviz.Digraph``
 objects (:class:`~minigrad.viz.render.Picture`: shown inline in Jupyter); ``save`` writes SVG
 with or without a system Graphviz. The rooms: ``render`` (Picture, save, render_svg),
 ``style`` (colours, scales, number formats), ``labels`` (escaping, wrapping, the legend),
-``graph``, ``chain``, ``layers`` and ``plots`` (matplotlib, imported only when a plot is drawn).
+``graph``, ``chain``, ``layers``, ``plots`` (matplotlib, imported only when a plot is drawn) and
+``page`` (report.html).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from minigrad.factors import chain_factors
 from minigrad.viz.chain import draw_chain
 from minigrad.viz.graph import draw_graph
 from minigrad.viz.layers import draw_layers
+from minigrad.viz.page import write_report
 from minigrad.viz.plots import plot_curves, plot_speeds, save_figure
 from minigrad.viz.render import (
     GraphvizNotFound,
@@ -40,6 +43,7 @@ __all__ = [
     "plot_speeds",
     "plot_curves",
     "save_figure",
+    "write_report",
     "save",
     "show",
     "render_svg",
