@@ -28,7 +28,7 @@ from minigrad.tensor_ops import unbroadcast as _unbroadcast  # noqa: F401  (the 
 __all__ = ["Tensor", "linear", "describe_local"]
 
 Rule = Callable[[Any, np.ndarray], tuple]
-_new = object.__new__
+_new = object.__new__  # bench_mlp: nodes and ops made without __init__ (see from_op, _apply)
 _FLOATS = (np.float64, np.float32)
 
 
@@ -121,7 +121,7 @@ class Tensor(Node):
         or, for a cost of a whole array, dC/d parent itself): it must broadcast with the
         upstream gradient to the parent's shape (``tensor_ops.Given``).
         """
-        given = _new(ops.Given)
+        given = _new(ops.Given)  # as _apply makes an op
         given.needs = (True,)
         return cls.from_op(given.forward(data, local), (parent,), op, ops.Given.vjp, given)
 

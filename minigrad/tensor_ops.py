@@ -53,6 +53,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def _times(local: Any, g: np.ndarray) -> np.ndarray:
     """local * g, without a copy when the local derivative is the number 1."""
+    # type() first: an array's == would be elementwise; only the Python number 1.0 is skipped
     return g if type(local) is float and local == 1.0 else local * g
 
 
