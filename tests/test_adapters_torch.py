@@ -400,7 +400,9 @@ def test_the_recorder_watches_a_plain_pytorch_loop(tmp_path) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     at_start = gradient_flow(model, x[:20], labels[:20], lr=0.5)
     recorder = FlowRecorder(x[:20], labels[:20], every=4, weight_norm_every=1)
-    assert recorder.watch(model, optimizer) is recorder
+    assert recorder.watch(model, optimizer, update_every=1) is recorder
+    sampled = FlowRecorder(x[:20], labels[:20], every=4, weight_norm_every=1)
+    sampled.watch(model, optimizer, update_every=2)  # the same steps, every other one read
     assert_same_report(at_start, recorder.reports[0], rel=1e-14)
     expected_update = [[] for _ in range(3)]
     inputs, targets = torch.from_numpy(x), torch.nn.functional.one_hot(
@@ -415,7 +417,11 @@ def test_the_recorder_watches_a_plain_pytorch_loop(tmp_path) -> None:
                                                  / float(layer.weight.detach().norm())))
         optimizer.step()
     recorder.close()
+    sampled.close()
     assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
+    for record, steps in ((1, slice(0, 4, 2)), (2, slice(4, 8, 2))):
+        assert sampled.train_update_data[record] == pytest.approx(
+            [float(np.mean(u[steps])) for u in expected_update], rel=1e-12)
     assert recorder.steps == [0, 4, 8] and recorder.speeds.shape == (3, 3)
     assert recorder.x_values[1] == "step"
     for record, steps in ((1, slice(0, 4)), (2, slice(4, 8))):
@@ -436,5 +442,7 @@ def test_the_recorder_says_what_watch_needs() -> None:
     x, y = np.zeros((2, 3)), np.array([0, 1])
     with pytest.raises(ValueError, match="every=<steps per epoch>"):
         FlowRecorder(x, y).watch(model, optimizer)
+    with pytest.raises(ValueError, match="update_every must be a positive number"):
+        FlowRecorder(x, y, every=2).watch(model, optimizer, update_every=0)
     with pytest.raises(TypeError, match="callbacks=\\[recorder\\]"):
         FlowRecorder(x, y, every=2).watch(nn.mlp([3, 2]), optimizer)

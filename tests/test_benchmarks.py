@@ -79,6 +79,17 @@ def test_bench_mlp_runs_and_prints_its_table() -> None:
 
 
 @pytest.mark.slow
+def test_bench_torch_flow_runs_and_prints_its_ratios() -> None:
+    out = run_benchmark("bench_torch_flow.py")
+    if not HAS_TORCH:
+        assert "PyTorch is not installed" in out, out
+        return
+    assert re.search(r"measure / \(forward \+ backward\) \d+\.\d{3}x", out), out
+    assert re.search(r"recorded / plain\s+\d+\.\d{3}x", out), out
+    assert re.search(r"hooks only / plain \d+\.\d{3}x", out), out
+
+
+@pytest.mark.slow
 def test_bench_flow_runs_and_prints_its_ratios() -> None:
     out = run_benchmark("bench_flow.py")
     assert re.search(r"recorded / plain\s+\d+\.\d{3}x", out), out

@@ -64,6 +64,7 @@ __all__ = [
     "check_torch",
     "linear_layers",
     "gradient_flow",
+    "as_batch",
     "squared_norms",
     "TorchNode",
     "traced_backward",
@@ -187,6 +188,17 @@ def _as_tensor(x: Any, like: torch.Tensor) -> torch.Tensor:
                            device=like.device)
 
 
+def as_batch(model: torch.nn.Module, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """x and y as tensors on the device of the model's first Linear (numpy floats in its
+    dtype): what :func:`gradient_flow` measures; a recorder converts its batch once."""
+    layers = linear_layers(model)
+    if not layers:
+        raise TypeError(f"gradient_flow: {type(model).__name__} has no torch.nn.Linear layer "
+                        "to measure")
+    first = layers[0][1].weight
+    return _as_tensor(x, first), _as_tensor(y, first)
+
+
 def _targets(y: torch.Tensor, output: torch.Tensor, loss: str) -> torch.Tensor:
     """Targets of the output's shape and dtype: integer labels become one-hot rows."""
     if y.shape == output.shape:
@@ -240,8 +252,7 @@ def gradient_flow(model: torch.nn.Module, x: Any, y: Any, loss: str | Callable =
                                            "softmax_cross_entropy"):
         raise ValueError(f"gradient_flow: unknown loss {loss!r}; choose one of cross_entropy, "
                          "quadratic, softmax_cross_entropy or pass a function loss(a, y)")
-    first = layers[0][1].weight
-    inputs, targets = _as_tensor(x, first), _as_tensor(y, first)
+    inputs, targets = as_batch(model, x, y)
     if inputs.ndim < 2 or len(inputs) == 0:
         raise ValueError(f"gradient_flow: x must be a non-empty batch (N, n_in), got shape "
                          f"{tuple(inputs.shape)}")
@@ -357,15 +368,23 @@ def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
                 grad_data=float(dw.std()) / w_std if w_std > 0 else None, update_data=update)
 
 
+_vdot = np.vdot  # bench_torch_flow: bound once, the recorder calls squared_norms every step
+
+
 def squared_norms(tensors: Iterable[Any]) -> list[float | None]:
-    """||t||^2 of each tensor (None for None), with one transfer to the CPU for all of them."""
+    """||t||^2 of each tensor (None for None): numpy's vdot on the tensor's own memory on the
+    CPU (bench_torch_flow: the recorder calls this every step), else one torch reduction
+    each and one transfer to the CPU for all (a GPU, bfloat16)."""
     tensors = list(tensors)
-    present = [t for t in tensors if t is not None]
-    if not present:
-        return [None] * len(tensors)
-    values = iter(torch.stack([torch.linalg.vector_norm(t.detach()) for t in present]
-                              ).square().tolist())
-    return [None if t is None else next(values) for t in tensors]
+    try:
+        arrays = [None if t is None else t.detach().numpy() if t.requires_grad else t.numpy()
+                  for t in tensors]
+    except (TypeError, RuntimeError):
+        present = [t for t in tensors if t is not None]
+        values = iter(torch.stack([torch.linalg.vector_norm(t.detach()) for t in present]
+                                  ).square().tolist() if present else [])
+        return [None if t is None else next(values) for t in tensors]
+    return [None if a is None else float(_vdot(a, a)) for a in arrays]
 
 
 # ---- the trace ------------------------------------------------------------------------------
