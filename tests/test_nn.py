@@ -571,3 +571,14 @@ def test_parameters_come_in_definition_order_across_modules() -> None:
     assert [name for name, _ in Net().named_parameters()] == [
         "w1", "sub.weight", "sub.bias", "w2"]
     assert [path for path, _ in Net().named_modules()] == ["", "sub"]
+
+
+def test_the_activation_modules_are_the_rows_of_the_one_table() -> None:
+    """nn.ACTIVATIONS has a module for every op of names.ACTIVATIONS, and each module's node
+    carries that op (so the flow report and the pictures find it in the table)."""
+    from minigrad.names import ACTIVATIONS as TABLE
+
+    assert list(nn.ACTIVATIONS) == list(TABLE)
+    for op, module in nn.ACTIVATIONS.items():
+        z = Tensor(np.array([[-1.0, 0.5]]), requires_grad=True)
+        assert module().forward(z).op == op == module.op

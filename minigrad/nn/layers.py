@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad import names
 from minigrad.nn.init import initialise
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor, linear
@@ -41,6 +42,8 @@ class Linear(Module):
 class Sigmoid(Module):
     """a = sigma(z) elementwise."""
 
+    op = "sigmoid"  # the op its node carries: its row of names.ACTIVATIONS
+
     def forward(self, z: Tensor) -> Tensor:
         return z.sigmoid()
 
@@ -48,12 +51,16 @@ class Sigmoid(Module):
 class Tanh(Module):
     """a = tanh(z) elementwise."""
 
+    op = "tanh"
+
     def forward(self, z: Tensor) -> Tensor:
         return z.tanh()
 
 
 class ReLU(Module):
     """a = max(0, z) elementwise."""
+
+    op = "relu"
 
     def forward(self, z: Tensor) -> Tensor:
         return z.relu()
@@ -72,4 +79,7 @@ class Residual(Module):
         return f"Residual({self.inner!r})"
 
 
-ACTIVATIONS: dict[str, type[Module]] = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
+# The activation modules, by the op of the one activation table (names.ACTIVATIONS): a module
+# for every row of it, keyed the same way.
+ACTIVATIONS: dict[str, type[Module]] = {
+    names.ACTIVATIONS[module.op].op: module for module in (Sigmoid, Tanh, ReLU)}
