@@ -223,6 +223,23 @@ def test_the_model_is_left_as_it_was() -> None:
     assert float(model[3].bias.grad.norm()) == pytest.approx(kept.speeds[-1], rel=1e-6)
 
 
+def test_measuring_is_one_forward_and_one_backward_pass(monkeypatch) -> None:
+    model = torch_mlp(nn.mlp([5, 4, 4, 2], seed=0))
+    forwards, backwards = [], []
+    model.register_forward_pre_hook(lambda module, args: forwards.append(len(args[0])))
+    backward = torch.Tensor.backward
+
+    def counted(self, *args, **kwargs):
+        backwards.append(self.shape)
+        return backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", counted)
+    monkeypatch.setattr(torch.autograd, "grad", None)  # no second way round either
+    x, labels = np.random.default_rng(0).standard_normal((6, 5)), np.arange(6) % 2
+    gradient_flow(model, x, labels)
+    assert forwards == [6] and backwards == [torch.Size([])]
+
+
 def test_a_frozen_layer_is_still_measured() -> None:
     mine = nn.mlp([5, 4, 4, 2], seed=1)
     theirs = torch_mlp(mine)
