@@ -463,3 +463,12 @@ def test_the_recorder_says_what_watch_needs() -> None:
         FlowRecorder(x, y, every=2).watch(model, optimizer, update_every=0)
     with pytest.raises(TypeError, match="callbacks=\\[recorder\\]"):
         FlowRecorder(x, y, every=2).watch(nn.mlp([3, 2]), optimizer)
+
+
+def test_a_float32_graph_carries_a_paths_share_in_float32() -> None:
+    w = torch.tensor([0.3, -0.2], requires_grad=True)
+    h = torch.sigmoid(w * 2.0)
+    cost = (h * h.exp()).mean()  # mean: autograd's own rule carries one path's share
+    paths = trace(cost, labels={"w": w}).paths(w)
+    assert len(paths) == 2
+    np.testing.assert_allclose(sum(p.gradient for p in paths), w.grad.numpy(), rtol=1e-6)

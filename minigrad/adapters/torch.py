@@ -447,7 +447,7 @@ class TorchNode(Node):
     a leaf), ``tensor``: the leaf tensor (None for an op).
     """
 
-    __slots__ = ("fn", "tensor", "requires_grad", "locals", "slots", "kind")
+    __slots__ = ("fn", "tensor", "requires_grad", "locals", "slots", "kind", "like")
 
     def __init__(self, op: str, parents: tuple[TorchNode, ...], data: Any, *, fn: Any = None,
                  tensor: Any = None, requires_grad: bool = True, label: str = "") -> None:
@@ -457,6 +457,7 @@ class TorchNode(Node):
         self.locals: tuple[Any, ...] = (None,) * len(parents)
         self.slots: tuple[int, ...] = ()  # each parent's position among fn's inputs
         self.kind = "leaf" if fn is None else "other"
+        self.like: Any = None  # the output tensor: dtype and device of an upstream for fn
 
     def local_derivatives(self) -> tuple[Any, ...]:
         return self.locals
@@ -478,8 +479,9 @@ class TorchNode(Node):
                          unbroadcast(np.asarray(local * upstream), np.shape(parent.data))
                          for local, parent in zip(self.locals, self._parents))
         # any other op: autograd's own backward rule (the graph was retained)
-        like = torch.as_tensor(np.asarray(upstream))
-        outputs = self.fn(like)
+        like = self.like
+        outputs = self.fn(torch.as_tensor(np.asarray(upstream), dtype=like.dtype,
+                                          device=like.device))
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         return tuple(None if outputs[slot] is None else _numpy(outputs[slot])
                      for slot in self.slots)
@@ -613,6 +615,8 @@ def traced_backward(output: Any, *, gradient: Any = None,
             t.grad = grad
     root = nodes[id(root_fn)]
     root.data = _numpy(output)
+    for node in nodes.values():
+        node.like = output
     seed_value = _numpy(seed)
     totals: dict[TorchNode, Any] = {root: seed_value}
     for step in record.steps:
