@@ -18,9 +18,11 @@ activation applied to z^l is seen whether it is a module (``nn.Sigmoid``) or a f
 in ``forward`` (``torch.sigmoid(fc(x))``, ``z.relu()``, ``F.relu(z, inplace=True)``): a
 ``torch.overrides.TorchFunctionMode`` watches the forward pass for activation calls whose input
 is a recorded z. No ``register_full_backward_hook`` (it fails with in-place ops and when the
-first input needs no gradient: pytorch#61519, #56380, #57944). The model is left as it was:
-the hooks are removed, every parameter's ``.grad`` is put back, and the buffers (BatchNorm's
-running statistics) are restored after the forward pass that updated them. The figures are
+first input needs no gradient: pytorch#61519, #56380, #57944). The backward pass is
+``torch.autograd.grad`` of the cost with respect to the parameters, so no ``.grad`` is
+written. The model is left as it was: the hooks are removed, every parameter's ``.grad`` is
+untouched, and the buffers (BatchNorm's running statistics) are restored after the forward
+pass that updated them. The figures are
 computed from the tensors moved to the CPU, with the same numpy code as for minigrad (on a GPU
 too: untested here, no GPU on the machine).
 
@@ -273,8 +275,7 @@ def gradient_flow(model: torch.nn.Module, x: Any, y: Any, loss: str | Callable =
         calls.append(call)
         by_z[id(output)] = call
 
-    params = list(model.parameters())
-    saved = [p.grad for p in params]
+    wanted = [p for p in model.parameters() if p.requires_grad]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     handles = [linear.register_forward_hook(on_linear) for _, linear in layers]
     try:
@@ -298,30 +299,29 @@ def gradient_flow(model: torch.nn.Module, x: Any, y: Any, loss: str | Callable =
             if call.a is None:
                 call.a = call.z
         cost = _cost(loss, output, targets, calls[-1])
-        for p in params:
-            p.grad = None
-        cost.backward()  # the only backward pass: every z^l's hook now holds dC/dz^l
-        rows = _rows(calls, lr)
-    except BaseException:
-        keep_gradients = False
-        raise
+        # The only backward pass: every z^l's hook now holds dC/dz^l. autograd.grad returns
+        # the parameters' gradients without writing any .grad: the user's stay as they were.
+        grads = torch.autograd.grad(cost, wanted or [inputs], allow_unused=True)
+        grad_of = {id(p): g for p, g in zip(wanted, grads)}
+        if keep_gradients:  # this batch's gradients in .grad, as after backward()
+            for p in wanted:
+                p.grad = grad_of[id(p)]
+        rows = _rows(calls, lr, grad_of)
     finally:
         for handle in handles:
             handle.remove()
         with torch.no_grad():
             for buffer, value in buffers:
                 buffer.copy_(value)
-        if not keep_gradients:
-            for p, grad in zip(params, saved):
-                p.grad = grad
     loss_name = getattr(loss, "__name__", "custom") if callable(loss) else loss
     return FlowReport(rows, loss=loss_name, loss_value=float(cost.detach()),
                       batch_size=len(inputs), lr=lr)
 
 
-def _rows(calls: list[_Call], lr: float | None) -> list[LayerFlow]:
-    """The report's rows, as :mod:`minigrad.flow.measure` makes them."""
-    figures = [_figures(call, lr) for call in calls]
+def _rows(calls: list[_Call], lr: float | None, grad_of: dict[int, Any]) -> list[LayerFlow]:
+    """The report's rows, as :mod:`minigrad.flow.measure` makes them (``grad_of``: each
+    parameter's gradient by id)."""
+    figures = [_figures(call, lr, grad_of.get(id(call.linear.weight))) for call in calls]
     speeds = [f["speed"] for f in figures]
     rows = []
     for i, (call, f, gain) in enumerate(zip(calls, figures, layer_gains(speeds))):
@@ -333,7 +333,7 @@ def _rows(calls: list[_Call], lr: float | None) -> list[LayerFlow]:
     return rows
 
 
-def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
+def _figures(call: _Call, lr: float | None, weight_grad: Any) -> dict[str, Any]:
     """Speed, norms, activation statistics and ratios of one call (numpy, on the CPU)."""
     weight = call.linear.weight
     n_out, n_in = weight.shape
@@ -341,7 +341,7 @@ def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
     delta = np.zeros(tuple(z.shape), dtype=_numpy(weight).dtype) if call.delta is None \
         else _numpy(call.delta)
     delta2 = delta.reshape(-1, n_out)  # (N, n_out); a (N, T, n_out) z counts every position
-    dw = None if weight.grad is None or call.shared else _numpy(weight.grad)
+    dw = None if weight_grad is None or call.shared else _numpy(weight_grad)
     if dw is None:  # this call's own part: delta^T a^{l-1}
         dw = delta2.T @ _numpy(call.x).reshape(-1, n_in)
     w = _numpy(weight)
