@@ -7,13 +7,16 @@ The book decays weights, not biases. Pass parameter groups to do the same:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-__all__ = ["SGD", "weight_decay_groups"]
+__all__ = ["SGD", "weight_decay_groups", "clip_grad_norm"]
 
 
 def weight_decay_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -75,3 +78,32 @@ class SGD:
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
+
+
+def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float) -> float:
+    r"""Scale every gradient by min(1, max_norm / (||g|| + 1e-6)), ||g|| the norm of all of them
+    together: sqrt(sum over params of ||dC/dp||^2); returns ||g|| before clipping.
+
+    Pascanu, Mikolov and Bengio's (2013) remedy for exploding gradients, as PyTorch's
+    ``torch.nn.utils.clip_grad_norm_``: the direction of the step is kept, only its length is
+    capped. Parameters without a gradient are skipped. A non-finite norm (an inf or NaN in some
+    gradient) is a ValueError: no scale can repair it.
+    """
+    params = [params] if isinstance(params, Tensor) else list(params)
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
+    with_grad = [p for p in params if isinstance(p, Tensor) and p.grad is not None]
+    total = math.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64)))
+                          for p in with_grad))
+    if not math.isfinite(total):
+        bad = [i for i, p in enumerate(params)
+               if isinstance(p, Tensor) and p.grad is not None
+               and not np.all(np.isfinite(p.grad))]
+        raise ValueError(f"clip_grad_norm: the total gradient norm is {total} (not finite): "
+                         f"parameter(s) {bad} hold inf or NaN gradients; lower the learning "
+                         "rate or the initial weights, or clip before the gradients overflow")
+    scale = min(1.0, max_norm / (total + 1e-6))
+    if scale < 1.0:
+        for p in with_grad:
+            p.grad = p.grad * scale  # a new array: a leaf's gradient may share another's
+    return total

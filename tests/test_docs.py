@@ -53,6 +53,8 @@ API_MODULES = [
     "minigrad.nn.layers",
     "minigrad.nn.init",
     "minigrad.nn.losses",
+    "minigrad.nn.norms",
+    "minigrad.nn.recurrent",
     "minigrad.optim",
     "minigrad.data",
     "minigrad.train",

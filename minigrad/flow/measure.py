@@ -39,6 +39,7 @@ from minigrad.names import ACTIVATIONS, network_layers
 from minigrad.nn.layers import Linear, Residual
 from minigrad.nn.losses import loss_function
 from minigrad.nn.module import Module
+from minigrad.nn.norms import BatchNorm1d
 from minigrad.tensor import Tensor
 
 __all__ = ["gradient_flow", "linear_layers", "speed_of_learning"]
@@ -82,12 +83,23 @@ def _calls(model: Module, output: Node) -> list[_Call]:
     modules = list(model.named_modules())
     owner = {id(m.weight): (path or "linear", m) for path, m in modules if isinstance(m, Linear)}
     residual_paths = [path for path, m in modules if isinstance(m, Residual)]
-    found = [(z, a, *owner[id(z.parents[1])]) for z, a in network_layers(topological_order(output))
+    order = topological_order(output)
+    found = [(z, a, *owner[id(z.parents[1])]) for z, a in network_layers(order)
              if id(z.parents[1]) in owner]
     uses = Counter(name for _, _, name, _ in found)
+    # A BatchNorm1d right after a Linear: the Linear's bias gradient is exactly 0 (the
+    # normalisation removes any shift of z), so the layer is measured after it, by the batch
+    # norm's beta: s_l = ||dC/dbeta|| = ||sum over the batch of dC/dy||, and its name says so.
+    betas = {id(m.bias): path for path, m in modules if isinstance(m, BatchNorm1d)}
+    norm_after = {n.parents[0]: n for n in order
+                  if n.op == "batch_norm" and id(n.parents[2]) in betas}
     calls: list[_Call] = []
     seen: Counter[str] = Counter()
     for z, a, name, linear in found:
+        norm = norm_after.get(z) if uses[name] == 1 else None
+        if norm is not None:
+            a = next((n for n in order if n.parents == (norm,) and n.op in ACTIVATIONS), None)
+            z, name = norm, f"{name} (s_l: dC/dbeta of {betas[id(norm.parents[2])]})"
         seen[name] += 1
         calls.append(_Call(
             name=name if seen[name] == 1 else f"{name} (call {seen[name]})",

@@ -1,4 +1,5 @@
-"""Networks: Module, Linear, the activations, Sequential, mlp(), initialisations and losses."""
+"""Networks: Module, Linear, the activations, Sequential, mlp(), initialisations, losses,
+normalisation layers and recurrent cells."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from minigrad.nn.losses import (
     softmax_cross_entropy,
 )
 from minigrad.nn.module import Module, Sequential
+from minigrad.nn.norms import BatchNorm1d, LayerNorm
+from minigrad.nn.recurrent import LSTMCell, RNNCell
 
 __all__ = [
     "Module", "Sequential", "Linear", "Sigmoid", "Tanh", "ReLU", "Residual", "mlp",
     "quadratic_loss", "cross_entropy_loss", "softmax_cross_entropy", "initialise", "SCHEMES",
-    "ACTIVATIONS", "LOSSES", "loss_function",
+    "ACTIVATIONS", "LOSSES", "loss_function", "BatchNorm1d", "LayerNorm", "RNNCell", "LSTMCell",
 ]
 
 

@@ -14,6 +14,8 @@ __all__ = ["Module", "Sequential"]
 class Module(ABC):
     """Holds parameters (Tensors with requires_grad) and sub-modules as attributes."""
 
+    training: bool = True  # train() / eval() set it on every sub-module (batch norm reads it)
+
     @abstractmethod
     def forward(self, x: Tensor) -> Tensor:
         """The module's output for input ``x`` (batch first)."""
@@ -61,6 +63,19 @@ class Module(ABC):
     def parameters(self) -> list[Tensor]:
         """Every parameter, in the order of ``named_parameters``."""
         return [p for _, p in self.named_parameters()]
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode for this module and every sub-module (``eval()``: mode False).
+
+        Only layers that behave differently read it: ``BatchNorm1d`` uses the batch's
+        statistics in training and its running ones in evaluation. Returns the module."""
+        for _, module in self.named_modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode for this module and every sub-module: ``train(False)``."""
+        return self.train(False)
 
     def zero_grad(self) -> None:
         """Forget all parameter gradients (they accumulate across backward calls)."""
