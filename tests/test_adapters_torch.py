@@ -485,3 +485,19 @@ def test_a_float32_graph_carries_a_paths_share_in_float32() -> None:
     paths = trace(cost, labels={"w": w}).paths(w)
     assert len(paths) == 2
     np.testing.assert_allclose(sum(p.gradient for p in paths), w.grad.numpy(), rtol=1e-6)
+
+
+def test_elementwise_torch_ops_carry_their_local_derivatives() -> None:
+    a = torch.tensor([0.5, 2.0, 1.5], dtype=torch.float64, requires_grad=True)
+    cost = ((a ** 3).log() * torch.tanh(a) / (a + 1.0) - a.exp().relu()).sum()
+    record = trace(cost, labels={"a": a})
+    described = {s.node.op: s.local for s in record.steps if s.local is not None}
+    assert {"**", "log", "tanh", "/", "exp", "relu", "*", "-", "+"} <= set(described)
+    x = a.detach().numpy()
+    np.testing.assert_allclose(described["**"], 3 * x ** 2)
+    np.testing.assert_allclose(described["tanh"], 1 - np.tanh(x) ** 2)
+    for step in record.steps:  # every described elementwise step: contribution = local x up
+        if step.local is not None and step.node.op in ("**", "log", "tanh", "exp", "relu"):
+            np.testing.assert_allclose(step.contribution, step.local * step.upstream,
+                                       rtol=1e-13)
+    assert sum(p.gradient for p in record.paths(a)) == pytest.approx(a.grad.numpy(), rel=1e-12)

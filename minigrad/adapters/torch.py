@@ -36,10 +36,12 @@ input; the backward pass runs once (``retain_graph=True``: the graph stays usabl
 **PyTorch internals relied on** (guarded: :func:`check_torch` refuses an older torch, and a
 missing internal raises :class:`TorchInternalsError` naming it): the saved tensors of autograd
 nodes (``_saved_result`` of SigmoidBackward0 / TanhBackward0 / ReluBackward0 / ExpBackward0,
-``_saved_self`` / ``_saved_other`` of MulBackward0 / DivBackward0, ``_saved_mat1`` of
-AddmmBackward0 / MmBackward0, ``_saved_alpha`` of AddBackward0 / SubBackward0) for the values
-and local derivatives; ``AccumulateGrad.variable``; node hooks ``Node.register_hook`` (public
-since 1.x) and ``Node.register_prehook`` (2.0).
+``_saved_self`` / ``_saved_other`` of MulBackward0 / DivBackward0, ``_saved_self`` of
+LogBackward0, ``_saved_self`` / ``_saved_exponent`` of PowBackward0, ``_saved_mat1`` of
+AddmmBackward0 and ``_saved_self`` of MmBackward0, ``_saved_alpha`` of AddBackward0 /
+SubBackward0) for the values and local derivatives; ``AccumulateGrad.variable``; the node
+hook ``Node.register_hook`` (public). Elsewhere: ``torch.overrides.TorchFunctionMode`` and the
+optimiser's step hooks (public).
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def check_torch() -> None:
     if version < MIN_TORCH:
         raise TorchInternalsError(
             f"minigrad's PyTorch adapter needs torch >= {'.'.join(map(str, MIN_TORCH))} "
-            f"(node hooks, saved tensors, TorchFunctionMode); this is torch {torch.__version__}: "
+            f"(node hooks, saved tensors, TorchFunctionMode, optimiser step hooks); this is torch "
+            f"{torch.__version__}: "
             "pip install 'minigrad[torch]'")
 
 
@@ -404,7 +407,7 @@ _OPS = {"SigmoidBackward0": "sigmoid", "TanhBackward0": "tanh", "ReluBackward0":
         "LogSoftmaxBackward0": "log_softmax", "SoftmaxBackward0": "softmax",
         "NativeBatchNormBackward0": "batch_norm", "SqueezeBackward0": "reshape",
         "SqueezeBackward1": "reshape", "UnsqueezeBackward0": "reshape"}
-_ELEMENTWISE = {"sigmoid", "tanh", "relu", "exp", "log", "*", "+", "-", "/", "neg"}
+_ELEMENTWISE = {"sigmoid", "tanh", "relu", "exp", "log", "**", "*", "+", "-", "/", "neg"}
 
 
 def op_name(fn: Any) -> str:
@@ -724,6 +727,18 @@ def _locals(fn: Any, op: str, node: TorchNode) -> list[Any] | None:
         return [1.0, sign * alpha]
     if op == "neg":
         return [-1.0]
+    if op == "log":  # d ln(a)/da = 1/a
+        this = _value(_saved(fn, "_saved_self"))
+        if node.data is None and this is not None:
+            node.data = np.log(this)
+        return None if this is None else [1.0 / np.asarray(this)]
+    if op == "**" and name == "PowBackward0":  # a^p, p a number: p a^(p - 1)
+        this, power = _value(_saved(fn, "_saved_self")), float(_saved(fn, "_saved_exponent"))
+        if this is None:
+            return None
+        if node.data is None:
+            node.data = np.asarray(this) ** power
+        return [power * np.asarray(this) ** (power - 1.0)]
     if op == "/" and name == "DivBackward0":
         this, other = _value(_saved(fn, "_saved_self")), _value(_saved(fn, "_saved_other"))
         if other is None:
