@@ -161,3 +161,76 @@ def test_errors_name_the_cell_and_the_shapes() -> None:
         nn.LSTMCell(2, 3)(np.ones((4, 2)), np.ones((4, 3)))
     with pytest.raises(ValueError, match="n_hidden must be a positive integer"):
         nn.LSTMCell(2, 0)
+
+
+# ---- the flow report through time ---------------------------------------------------------------
+def _step_contributions(cell, xs: np.ndarray, y: np.ndarray, readout) -> list[np.ndarray]:
+    """sum over the batch of dC/dz_t, by an extra zero input e_t added to each step's
+    pre-activation: dC/de_t is step t's contribution to dC/db_hh, computed independently."""
+    from minigrad.nn import cross_entropy_loss
+    from minigrad.tensor import linear
+
+    lstm = isinstance(cell, nn.LSTMCell)
+    n = cell.n_hidden
+    es = [Tensor(np.zeros(cell.weight_hh.shape[0]), requires_grad=True) for _ in xs]
+    h = c = Tensor(np.zeros((xs.shape[1], n)))
+    for x_t, e in zip(xs, es):
+        z = linear(Tensor(x_t), cell.weight_ih, cell.bias_ih) + linear(
+            h, cell.weight_hh, cell.bias_hh) + e
+        if lstm:
+            i, f = z[:, :n].sigmoid(), z[:, n:2 * n].sigmoid()
+            g, o = z[:, 2 * n:3 * n].tanh(), z[:, 3 * n:].sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+        else:
+            h = getattr(z, cell.activation)()
+    cross_entropy_loss(readout(h), y).backward()
+    for p in cell.parameters() + readout.parameters():
+        p.grad = None
+    return [e.grad for e in es]
+
+
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "lstm"])
+def test_flow_through_time_speeds_are_each_steps_bias_gradient(kind: str) -> None:
+    from minigrad.flow.through_time import flow_through_time
+
+    rng = np.random.default_rng(7)
+    cell = nn.LSTMCell(2, 4, rng=rng) if kind == "lstm" else nn.RNNCell(2, 4, kind, rng=rng)
+    readout = nn.Sequential(nn.Linear(4, 1, rng=rng), nn.Sigmoid())
+    xs, y = rng.standard_normal((9, 5, 2)), rng.integers(0, 2, (5, 1)).astype(float)
+    marker = np.ones(cell.weight_hh.shape)
+    cell.weight_hh.grad = marker
+    report = flow_through_time(cell, xs, y, readout=readout)
+    assert cell.weight_hh.grad is marker  # the gradients are put back as they were
+    expected = _step_contributions(cell, xs, y, readout)
+    assert [row.role for row in report.layers] == [f"t={t}" for t in range(1, 10)]
+    np.testing.assert_allclose(report.speeds, [np.linalg.norm(e) for e in expected],
+                               rtol=1e-12)
+    assert report.hidden_speeds == report.speeds
+    assert len(report.state_gradients) == 9 and report.layers[-1].gain is None
+    assert report.layers[0].gain == pytest.approx(report.speeds[0] / report.speeds[1])
+    assert report.layers[-1].verdict == "the last step, nearest the cost"
+    assert "step 1 learns" in report.summary() and "per step" in report.summary()
+    if kind != "lstm":
+        assert report.layers[3].mean_dsigma is not None
+        assert report.layers[3].activation == kind
+
+
+def test_flow_through_time_is_drawn_by_draw_layers() -> None:
+    from minigrad import viz
+    from minigrad.flow.through_time import flow_through_time
+
+    rng = np.random.default_rng(0)
+    cell = nn.RNNCell(1, 3, activation="sigmoid", rng=rng)
+    report = flow_through_time(cell, rng.standard_normal((4, 2, 1)), np.ones((2, 3)) * 0.5)
+    picture = viz.draw_layers(report)
+    assert "t=1" in picture.source and "t=4" in picture.source
+
+
+def test_flow_through_time_errors_say_what_to_pass() -> None:
+    from minigrad.flow.through_time import flow_through_time
+
+    with pytest.raises(TypeError, match="expected an nn.RNNCell or nn.LSTMCell"):
+        flow_through_time(nn.Linear(2, 2), np.ones((3, 1, 2)), np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"xs must have shape \(T, N, 2\)"):
+        flow_through_time(nn.RNNCell(2, 2), np.ones((3, 2)), np.ones((1, 2)))
