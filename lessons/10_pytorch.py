@@ -177,8 +177,9 @@ show(draw_layers(residual, title="the book's net with residual blocks (PyTorch)"
 # `FlowRecorder(x, y, every=N).watch(model, optimizer)` hooks the optimiser's `step`
 # (`register_step_pre_hook`, `register_step_post_hook`): nothing in the loop changes. It
 # measures at once and then every N optimiser steps on its own batch (here the book's 1,000
-# images, every epoch of 4,000 images at mini-batch 10), and before every step records
-# update:data, log10(||lr dW|| / ||W||), from the real mini-batch gradients.
+# images, every epoch of 4,000 images at mini-batch 10), and before every 10th step
+# (`update_every=10`; 1 reads every step) records update:data, log10(||lr dW|| / ||W||), from
+# that step's real mini-batch gradients.
 
 # %%
 EPOCHS = 2 if QUICK else 20
