@@ -271,8 +271,8 @@ def _epochs(n: int) -> str:
 def _pictures(written: list[Path], when: str) -> list[tuple[str, Path]]:
     """The page's pictures, from the files written: (heading, path), in the page's order."""
     headings = {
-        "layers_at_init.svg": "The layers at initialisation",
-        "layers.svg": f"The layers {when}",
+        "layers_at_init.svg": "The layer picture at initialisation",
+        "layers.svg": f"The layer picture {when}",
         "chain_first_layer.svg": "The chain of the first hidden layer's gradient, "
                                  "factor by factor (eq. 124)",
         "speed_of_learning.png": "The speed of learning of each hidden layer during training",
@@ -361,8 +361,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         },
         notes=[accuracy, _sentence(before.summary(), "at initialisation"),
                _sentence(after.summary(), "after training")],
-        reports=[("The layers at initialisation", before),
-                 (f"The layers after {_epochs(args.epochs)} of training", after)],
+        reports=[("The per-layer table at initialisation", before),
+                 (f"The per-layer table after {_epochs(args.epochs)} of training", after)],
         pictures=_pictures(written, f"after {_epochs(args.epochs)} of training")))
     _print_written(written)
     return 0
@@ -406,11 +406,13 @@ def _cmd_flow(args: argparse.Namespace) -> int:
             "net": f"{args.sizes}, {args.activation} hidden layers, sigmoid output layer",
             "initialisation": f"{args.init}, seed {args.seed}",
             "measured on": f"the first {len(x):,} MNIST training images, cross-entropy",
-            "training": (when if args.epochs else "none: measured at initialisation"),
+            "training": (f"{_epochs(args.epochs)} of full-batch gradient descent (eta 0.1, "
+                         "lambda 5.0)" if args.epochs else "none: measured at initialisation"),
             "update:data": "for one step of eta 0.1",
         },
         notes=[_sentence(report.summary(), when)],
-        reports=[(f"The layers {when}", report)], pictures=_pictures(written, when)))
+        reports=[(f"The per-layer table {when}", report)],
+        pictures=_pictures(written, when)))
     _print_written(written)
     return 0
 

@@ -47,7 +47,7 @@ def test_demo_trains_prints_the_flow_table_and_writes_the_pictures(tmp_path):
     assert f"open {tmp_path / 'report.html'} in a browser" in out
     assert re.search(r"Test accuracy after 1 epoch: deep .*guessing gets 10%", out), out
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.count("<figure>") == 4 and "The layers at initialisation" in page
+    assert page.count("<figure>") == 4 and "The layer picture at initialisation" in page
     # update:data is filled (for one step of eta 0.1), in the terminal and on the page
     rows = [line for line in out.splitlines() if re.match(r"^(hidden \d+|output)\s+\d", line)]
     assert len(rows) == 10 and all(re.search(r"-\d\.\d\d$", row) for row in rows), rows
@@ -66,7 +66,7 @@ def test_flow_prints_one_line_per_layer_with_its_speed(tmp_path):
         assert re.search(r"\d\.\d+(e-\d+)?", row), row
     assert (tmp_path / "layers.svg").is_file()
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.count("<figure>") == 2 and "The layers at initialisation" in page  # no curves
+    assert page.count("<figure>") == 2 and "The per-layer table at initialisation" in page
 
 
 def test_flow_speeds_match_the_library(tmp_path, capsys):

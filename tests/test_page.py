@@ -157,8 +157,11 @@ def demo_page(tmp_path_factory) -> Path:
 def test_the_demo_page_is_self_contained(demo_page: Path) -> None:
     page = demo_page.read_text(encoding="utf-8")
     assert not OUTSIDE.search(page), OUTSIDE.search(page).group(0)
-    for heading in ("Settings", "The layers at initialisation", "The layers after 1 epoch of "
-                    "training", "The chain of the first hidden layer's gradient",
+    for heading in ("Settings", "The per-layer table at initialisation",
+                    "The per-layer table after 1 epoch of training",
+                    "The layer picture at initialisation",
+                    "The layer picture after 1 epoch of training",
+                    "The chain of the first hidden layer's gradient",
                     "The speed of learning of each hidden layer during training",
                     "What each number means"):
         assert f"<h2>{html.escape(heading)}" in page, heading
