@@ -184,13 +184,22 @@ class _ActivationWatch(TorchFunctionMode):
         return out
 
 
+_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32,
+                 torch.float16: np.float16}
+
+
 def _as_tensor(x: Any, like: torch.Tensor) -> torch.Tensor:
-    """x as a tensor on the device of ``like`` (numpy arrays also take its dtype)."""
+    """x as a tensor on the device of ``like`` (numpy floats also take its dtype)."""
     if isinstance(x, torch.Tensor):
         return x.to(like.device)
-    x = np.asarray(getattr(x, "data", x))
-    return torch.as_tensor(x, dtype=like.dtype if x.dtype.kind == "f" else None,
-                           device=like.device)
+    data = getattr(x, "data", x)  # a minigrad Tensor's array
+    x = np.asarray(data if isinstance(data, np.ndarray) else x)
+    if x.dtype.kind != "f":
+        return torch.as_tensor(x, device=like.device)
+    if like.dtype in _NUMPY_DTYPES:  # bench_torch_flow: numpy casts 1000x784 ~30x faster
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=_NUMPY_DTYPES[like.dtype])
+                                ).to(like.device)
+    return torch.as_tensor(x, dtype=like.dtype, device=like.device)
 
 
 def as_batch(model: torch.nn.Module, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
