@@ -17,8 +17,9 @@ book's lambda/n; pass ``decay_biases=True`` to decay every parameter).
 Inputs are converted once to the model's dtype; integer labels become one-hot rows once (for
 the named losses), so a step does no more than the step itself.
 
-Epochs and steps are counted from 0 (the book's "Epoch 0"): epoch 0's first step sees the
-gradients of the freshly initialised network.
+Epochs and steps are counted from 0 in the History and the callbacks (the book's "Epoch 0"):
+epoch 0's first step sees the gradients of the freshly initialised network. The progress bar,
+written for a reader, counts from 1: "epoch 1/30" is epoch 0.
 
 Callbacks: any objects, each with some of these methods (missing ones are skipped):
 
@@ -208,7 +209,8 @@ def fit(model: Module, data: Any, *, epochs: int, batch_size: int, lr: float | N
             hook(epoch, model)
         # The bar is advanced by hand (not wrapped around the batches): iterating a tqdm closes
         # it at the end, before the epoch's loss and accuracy could be shown on it.
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs - 1}", unit="batch", leave=True,
+        # counted from 1 for a reader ("epoch 1/3"); History.epoch counts from 0, as the book
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True,
                    dynamic_ncols=True) if progress else None
         loss_sum = 0.0  # sum over examples of the per-example cost, this epoch
         seen = 0

@@ -322,7 +322,9 @@ def test_progress_bar_shows_epochs_loss_and_accuracy(capsys: pytest.CaptureFixtu
     history = fit(nn.mlp([4, 3, 2]), _blobs(), epochs=2, batch_size=8, lr=0.1)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "epoch 0/1" in captured.err and "epoch 1/1" in captured.err
+    # counted from 1 on the bar (issue 10: "epochs counted from 1"), from 0 in History
+    assert "epoch 1/2" in captured.err and "epoch 2/2" in captured.err
+    assert "epoch 0/" not in captured.err
     assert f"loss={history.train_loss[1]:.4f}" in captured.err
     assert f"test accuracy={100 * history.test_accuracy[1]:.2f}%" in captured.err
 
