@@ -32,6 +32,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from minigrad.adapters import is_torch
 from minigrad.engine import Node, topological_order
 from minigrad.flow import layer_gains, speed_of_learning
 from minigrad.names import (
@@ -80,10 +81,17 @@ def draw_graph(
 ) -> graphviz.Digraph:
     """The backward graph of ``root`` as a graphviz Digraph (output on top with ``"BT"``).
 
+    ``root`` may be a PyTorch scalar given with its ``trace(root)``.
     ``trace``: a Trace of ``root`` (gives tensor edges their exact contributions); without one,
     Value edges use local x upstream from the stored numbers, tensor edges the parent's total
     gradient. ``show``: any of "data", "grad" (on nodes), "local", "contribution" (on edges).
     """
+    if is_torch(root):  # a PyTorch tensor: drawn from its trace (minigrad.adapters.torch)
+        if trace is None:
+            raise TypeError("draw_graph: a PyTorch graph keeps no gradients to draw, and a "
+                            "picture runs no backward pass of its own: trace it first, "
+                            "draw_graph(loss, trace=trace(loss))")
+        root = trace.output
     if not isinstance(root, Node):
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
     if rankdir not in RANKDIRS:
