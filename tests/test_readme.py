@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -47,7 +48,10 @@ def test_every_python_example_in_the_readme_runs_and_prints_what_it_says(tmp_pat
     assert len(examples) >= 3
     assert re.findall(r"# prints (.+)", examples[0]), (
         "the README's first example should show its output in '# prints' comments")
+    has_torch = importlib.util.find_spec("torch") is not None
     for example in examples:
+        if "import torch" in example and not has_torch:  # the PyTorch example: an extra
+            continue  # (CI installs torch and runs it)
         expected = [e.strip() for e in re.findall(r"# prints (.+)", example)]
         result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True,
                                 cwd=tmp_path, timeout=300,
