@@ -62,3 +62,21 @@ def test_the_pictures_and_tables_write_through_it(tmp_path: Path, monkeypatch) -
                                                  "flow.json"]
     assert all(source.endswith(".part") for source, _ in renamed)
     assert (tmp_path / "speeds.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_written_file_has_the_mode_open_would_give_it(tmp_path: Path) -> None:
+    """Not mkstemp's private 0600: what the umask allows, or the replaced file's own mode."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        made = write_text(tmp_path / "new.csv", "x\n")
+        assert stat.S_IMODE(made.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old\n")
+        kept.chmod(0o640)
+        write_text(kept, "new\n")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(mask)
