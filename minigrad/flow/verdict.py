@@ -5,8 +5,8 @@ Rules, from the figures of the report (the words as in docs/glossary.md):
 - a zero speed says so and nothing else;
 - a hidden layer is compared with the last hidden layer when their speeds differ by ``SLOWER``
   (2x) or more;
-- the layer's gain is named when the way down from the layer above shrinks or grows the
-  gradient by 2x or more (gain <= 1/2 or >= 2);
+- every layer below another names its gain, in one wording: "gradient shrinks 4.0x from layer
+  2 (gain x0.25)", "gradient grows x25 from layer 2", or "about the same" within 5% of 1;
 - saturation is named from ``SATURATED_FRACTION`` (50%) of activations on (ReLU: "mostly off"
   from ``RELU_OFF_FRACTION``, since half the units off is normal);
 - update:data outside ``UPDATE_DATA_RANGE`` (log10) gets a word.
@@ -18,12 +18,13 @@ from typing import Any
 
 from minigrad.names import ratio_text
 
-__all__ = ["layer_verdict", "summary_sentence", "SLOWER", "SATURATED_FRACTION",
+__all__ = ["layer_verdict", "summary_sentence", "SLOWER", "SAME", "SATURATED_FRACTION",
            "RELU_OFF_FRACTION", "UPDATE_DATA_RANGE"]
 
 SATURATED_FRACTION = 0.5  # a verdict says "saturated" from this fraction of activations on
 RELU_OFF_FRACTION = 0.9  # ... and "mostly off" for ReLU (half off is normal) from this one
-SLOWER = 2.0  # a verdict compares layers when their speeds differ by this factor or more
+SLOWER = 2.0  # a verdict compares layers when their speeds differ by this ratio or more
+SAME = 0.05  # a gain within 5% of 1: "about the same"
 UPDATE_DATA_RANGE = (-4.0, -2.0)  # update:data (log10) outside this range gets a word
 
 
@@ -54,13 +55,15 @@ def layer_verdict(i: int, speeds: list[float], figures: dict[str, Any]) -> str:
         else:
             words.append("learns about as fast as the last hidden layer")
     gain = figures.get("gain")  # s_l / s_(l+1): what the way down into this layer multiplied by
-    if gain is not None and i + 1 != n_hidden - 1:  # (vs the last hidden layer: said)
+    if gain is not None:  # every layer below another says its gain, in the same words
         above = "the output layer" if i + 1 == n_hidden else f"layer {i + 2}"
-        if gain >= SLOWER:
+        if gain > 1 + SAME:
             words.append(f"gradient grows x{ratio_text(gain)} from {above}")
-        elif gain <= 1 / SLOWER:
+        elif gain < 1 - SAME:
             words.append(f"gradient shrinks {ratio_text(1 / gain)}x from {above} "
                          f"(gain x{ratio_text(gain)})")
+        else:
+            words.append(f"gradient about the same from {above} (gain x{ratio_text(gain)})")
     saturation = figures["saturation"]
     if figures["activation"] == "relu":
         if saturation is not None and saturation >= RELU_OFF_FRACTION:
