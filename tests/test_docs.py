@@ -180,7 +180,7 @@ def test_the_docs_pages_are_found() -> None:
     for needed in ("README.md", "docs/index.md", "docs/engine.md", "docs/api.md",
                    "docs/benchmarks.md", "docs/lessons/README.md"):
         assert needed in names, needed
-    assert len(list(DOCS.glob("lessons/[0-9][0-9]_*.md"))) == 10
+    assert len(list(DOCS.glob("lessons/[0-9][0-9]_*.md"))) == 12
 
 
 def test_every_lesson_has_a_page_linked_from_the_index_and_the_lesson_list() -> None:

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(ROOT.glob("lessons/[0-9][0-9]_*.py"))
-EXPECTED_LESSONS = 10
+EXPECTED_LESSONS = 12
 TIMEOUT_SECONDS = 300
 TAIL_CHARS = 4000  # how much of a failing lesson's output to show
 

@@ -60,9 +60,10 @@ class TimeFlow(FlowReport):
         ratio = speeds[-1] / speeds[0]
         gain = (speeds[0] / speeds[-1]) ** (1 / (len(speeds) - 1))
         way = "shrinks" if gain < 1 else "grows"
-        return (f"step 1 learns {ratio_text(ratio)}x slower than step {len(speeds)}, the last; "
-                f"the gradient {way} {ratio_text(max(gain, 1 / gain))}x per step on its way "
-                f"back in time ({gain_label(gain)})")
+        pace = "slower" if ratio >= 1 else "faster"
+        return (f"step 1 learns {_times(max(ratio, 1 / ratio))} {pace} than step {len(speeds)}, "
+                f"the last; the gradient {way} {ratio_text(max(gain, 1 / gain))}x per step on "
+                f"its way back in time ({gain_label(gain)})")
 
 
 def flow_through_time(cell: RNNCell | LSTMCell, xs: Any, y: Any,
@@ -138,6 +139,11 @@ def _rows(cell: RNNCell | LSTMCell, steps: list[Any], hs: list[Tensor]) -> list[
     return rows
 
 
+def _times(ratio: float) -> str:
+    """'96x', '1.2e+08x': a ratio for a sentence (exponent form past 10,000)."""
+    return f"{ratio:.2g}x" if ratio >= 1e4 else f"{ratio_text(ratio)}x"
+
+
 def _verdict(t: int, speeds: list[float]) -> str:
     """Step t against the last step T (nearest the cost)."""
     last = speeds[-1]
@@ -149,5 +155,5 @@ def _verdict(t: int, speeds: list[float]) -> str:
     if 1 / 1.5 <= ratio <= 1.5:
         return f"learns about as fast as step {len(speeds)}"
     if ratio > 1:
-        return f"learns {ratio_text(ratio)}x slower than step {len(speeds)}"
-    return f"learns {ratio_text(1 / ratio)}x faster than step {len(speeds)}"
+        return f"learns {_times(ratio)} slower than step {len(speeds)}"
+    return f"learns {_times(1 / ratio)} faster than step {len(speeds)}"
