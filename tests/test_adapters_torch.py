@@ -371,10 +371,12 @@ def test_the_pictures_draw_what_the_torch_adapters_return(tmp_path, no_dot) -> N
     assert "<svg" in chain and "σ′(z1)" in chain and "w2" in chain
     graph = save(draw_graph(record.output, trace=record), tmp_path / "graph.svg").read_text()
     assert "<svg" in graph and "sigmoid" in graph and "b1" in graph
-    # the torch scalar itself, with its trace: the same picture; without one, what to do
+    # the torch scalar itself, with its trace: the same picture; without one, its structure
     assert draw_graph(cost, trace=record).source == draw_graph(record.output, trace=record).source
-    with pytest.raises(TypeError, match=r"trace it first, draw_graph\(loss, trace=trace"):
-        draw_graph(cost)
+    fresh, fresh_labels, fresh_leaves = torch_chain([0.5, -0.8], [0.1, 0.2])
+    structure = save(draw_graph(fresh), tmp_path / "structure.svg").read_text()
+    assert "<svg" in structure and "sigmoid" in structure
+    assert all(leaf.grad is None for leaf in fresh_leaves.values())  # no backward pass ran
     ours = nn.mlp([6, 4, 4, 2], seed=0)
     model = torch_mlp(ours)
     x = np.random.default_rng(0).standard_normal((5, 6))

@@ -533,30 +533,11 @@ class _Recorder:
     scalar: bool = False
 
 
-def traced_backward(output: Any, *, gradient: Any = None,
-                    labels: dict[str, Any] | None = None
-                    ) -> tuple[TorchNode, Any, list[ChainStep], Callable[[Any], Any]]:
-    """Run ``output.backward()`` once with hooks on every autograd node below it.
-
-    Returns the output's :class:`TorchNode`, the seed dC/d output, the chain-rule steps in the
-    order backward ran them, and a lookup from a torch tensor (a leaf, or an op's result by its
-    ``grad_fn``) to its node. ``labels``: names for tensors ({name: tensor}, e.g.
-    ``dict(model.named_parameters())``): a labelled tensor's node carries the name and its
-    values. A leaf that held a gradient keeps it as it was (as minigrad's ``trace``); one that
-    held none is left with this pass's.
-    """
-    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
-        raise TypeError("trace: expected a torch tensor computed from tensors that require "
-                        "grad (it has no grad_fn)")
-    if gradient is None and output.numel() != 1:
-        raise ValueError(f"trace: the output has {output.numel()} elements; pass gradient= "
-                         "(dC/d output), as for Tensor.backward")
-    by_key: dict[int, tuple[str, Any]] = {}  # id(leaf tensor) or id(grad_fn) -> label, tensor
-    for name, tensor in (labels or {}).items():
-        if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"trace: labels[{name!r}] is a {type(tensor).__name__}, not a tensor")
-        by_key[id(tensor.grad_fn) if tensor.grad_fn is not None else id(tensor)] = (name, tensor)
-
+def _build_nodes(output: Any, by_key: dict[int, tuple[str, Any]]
+                 ) -> tuple[dict[int, TorchNode], list[Any], list[Any]]:
+    """The TorchNodes of the autograd graph below ``output`` (by id of fn or leaf tensor), the
+    autograd nodes in an order where each comes after its inputs, and the objects whose ids
+    are keys (to be kept alive while they are used)."""
     nodes: dict[int, TorchNode] = {}  # id(fn) or id(leaf tensor) -> node
     keep: list[Any] = []  # the fns and tensors whose ids are keys: alive while we work
 
@@ -599,6 +580,35 @@ def traced_backward(output: Any, *, gradient: Any = None,
                 stack.append((child, False))
     for fn in order:
         nodes[id(fn)] = _op_node(fn, nodes, leaf_node, by_key)
+    return nodes, order, keep
+
+
+def traced_backward(output: Any, *, gradient: Any = None,
+                    labels: dict[str, Any] | None = None
+                    ) -> tuple[TorchNode, Any, list[ChainStep], Callable[[Any], Any]]:
+    """Run ``output.backward()`` once with hooks on every autograd node below it.
+
+    Returns the output's :class:`TorchNode`, the seed dC/d output, the chain-rule steps in the
+    order backward ran them, and a lookup from a torch tensor (a leaf, or an op's result by its
+    ``grad_fn``) to its node. ``labels``: names for tensors ({name: tensor}, e.g.
+    ``dict(model.named_parameters())``): a labelled tensor's node carries the name and its
+    values. A leaf that held a gradient keeps it as it was (as minigrad's ``trace``); one that
+    held none is left with this pass's.
+    """
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        raise TypeError("trace: expected a torch tensor computed from tensors that require "
+                        "grad (it has no grad_fn)")
+    if gradient is None and output.numel() != 1:
+        raise ValueError(f"trace: the output has {output.numel()} elements; pass gradient= "
+                         "(dC/d output), as for Tensor.backward")
+    by_key: dict[int, tuple[str, Any]] = {}  # id(leaf tensor) or id(grad_fn) -> label, tensor
+    for name, tensor in (labels or {}).items():
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"trace: labels[{name!r}] is a {type(tensor).__name__}, not a tensor")
+        by_key[id(tensor.grad_fn) if tensor.grad_fn is not None else id(tensor)] = (name, tensor)
+
+    nodes, order, keep = _build_nodes(output, by_key)  # keep: alive until we return
+    root_fn = output.grad_fn
 
     # Leaves start the pass with no gradient; the ones that held one get it back afterwards.
     leaves = [node.tensor for node in nodes.values() if node.tensor is not None
@@ -794,3 +804,21 @@ def _to_numbers(nodes: Iterable[TorchNode], record: _Recorder) -> None:
         if local is None and up:
             local = contribution / up
         record.steps[k] = ChainStep(s.node, s.parent, s.index, local, up, contribution)
+
+
+def graph_of(output: Any) -> TorchNode:
+    """The autograd graph below ``output`` as TorchNodes, without a backward pass: what
+    ``draw_graph(torch_scalar)`` draws (the structure, the ops in plain words, the local
+    derivatives autograd saved; no gradients, since none has flowed). The nodes hold the
+    autograd nodes they stand for, so the graph stays alive while they do."""
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        raise TypeError("draw_graph: expected a torch tensor computed from tensors that "
+                        "require grad (it has no grad_fn)")
+    nodes, _, _ = _build_nodes(output, {})
+    root = nodes[id(output.grad_fn)]
+    root.data = _numpy(output)
+    for node in nodes.values():
+        node.like = output
+        if node.data is None:  # a value autograd kept nowhere: shown as NaN
+            node.data = np.asarray(np.nan)
+    return root

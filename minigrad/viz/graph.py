@@ -81,17 +81,19 @@ def draw_graph(
 ) -> graphviz.Digraph:
     """The backward graph of ``root`` as a graphviz Digraph (output on top with ``"BT"``).
 
-    ``root`` may be a PyTorch scalar given with its ``trace(root)``.
+    ``root`` may be a PyTorch scalar: with its ``trace(root)``, the steps and gradients of that
+    pass; without, the autograd graph's structure and saved local derivatives (no gradients).
     ``trace``: a Trace of ``root`` (gives tensor edges their exact contributions); without one,
     Value edges use local x upstream from the stored numbers, tensor edges the parent's total
     gradient. ``show``: any of "data", "grad" (on nodes), "local", "contribution" (on edges).
     """
-    if is_torch(root):  # a PyTorch tensor: drawn from its trace (minigrad.adapters.torch)
-        if trace is None:
-            raise TypeError("draw_graph: a PyTorch graph keeps no gradients to draw, and a "
-                            "picture runs no backward pass of its own: trace it first, "
-                            "draw_graph(loss, trace=trace(loss))")
-        root = trace.output
+    if is_torch(root):  # a PyTorch tensor (minigrad.adapters.torch)
+        if trace is not None:  # its trace: the steps and gradients of that pass
+            root = trace.output
+        else:  # the structure only: a picture runs no backward pass of its own
+            from minigrad.adapters.torch import graph_of
+
+            root = graph_of(root)
     if not isinstance(root, Node):
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
     if rankdir not in RANKDIRS:
