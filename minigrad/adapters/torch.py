@@ -72,6 +72,7 @@ __all__ = [
     "squared_norms",
     "TorchNode",
     "traced_backward",
+    "graph_of",
     "op_name",
 ]
 
