@@ -30,18 +30,33 @@ __all__ = ["Tensor", "linear", "describe_local"]
 Rule = Callable[[Any, np.ndarray], tuple]
 _new = object.__new__  # bench_mlp: nodes and ops made without __init__ (see from_op, _apply)
 _FLOATS = (np.float64, np.float32)
+_PLAIN = (list, tuple, int, float, bool)  # Python data: np.asarray makes a new array of it
+
+
+def _asarray(data: Any, where: str) -> np.ndarray:
+    """np.asarray(data), with an error naming ``where`` for ragged nested lists."""
+    try:
+        return np.asarray(data)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error) and "sequence" not in str(error):
+            raise
+        shown = repr(data)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ValueError(f"{where}: the rows of {shown} have different lengths (a ragged "
+                         "list); every row of an array needs the same number of elements"
+                         ) from None
 
 
 def _as_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     """``data`` as a float ndarray; integers and booleans become floats, anything else errors."""
     if dtype is None:
-        array = np.asarray(data)
+        array = _asarray(data, where)
         if array.dtype in _FLOATS:
             return array
         dtype = np.float64
     elif np.dtype(dtype) not in _FLOATS:
         raise TypeError(f"{where}: dtype must be float64 or float32, got {np.dtype(dtype)}")
-    array = np.asarray(data)
+    array = _asarray(data, where)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype} "
                         f"from {type(data).__name__}")
@@ -65,10 +80,45 @@ def describe_local(rule: Rule) -> Callable:
     return register
 
 
-class Tensor(Node):
-    """An array with a gradient: ``Tensor([[1.0, 2.0]], requires_grad=True)``."""
+# The edit clock: how many in-place updates minigrad has made (SGD.step, add_, copy_, ...).
+# Each op result records it at the forward (``_at``), each updated Tensor the clock of its last
+# update (``_edited``); backward at a node compares the two numbers, one int compare while
+# nothing was changed since the forward (the usual case: the optimiser steps after backward).
+_edits = 0
 
-    __slots__ = ("requires_grad",)
+
+def _mark_edited(tensor: Tensor) -> None:
+    """Record an in-place update of ``tensor``'s array: its version and the edit clock grow."""
+    global _edits
+    _edits += 1
+    tensor._count = getattr(tensor, "_count", 0) + 1
+    tensor._edited = _edits
+
+
+def _tick() -> int:
+    """Advance the edit clock once for a batch of in-place updates (SGD.step); the new time."""
+    global _edits
+    _edits += 1
+    return _edits
+
+
+class Tensor(Node):
+    """An array with a gradient: ``Tensor([[1.0, 2.0]], requires_grad=True)``.
+
+    ``Tensor(array, requires_grad=True)`` copies the array, as ``torch.tensor`` does: the
+    optimiser and the in-place methods update the Tensor's own array, never yours. A Tensor
+    that needs no gradient wraps your array without a copy (a batch of inputs is not copied,
+    the no-copy path ``fit`` and ``Module.__call__`` rely on); minigrad never writes into it
+    (an in-place method copies it first), but do not change it yourself before backward.
+
+    In-place updates made through minigrad (``SGD.step``, ``add_``, ``mul_``, ``copy_``,
+    ``zero_``) raise ``_version``, and backward refuses a gradient that an op computed from an
+    array changed after its forward. Editing ``t.data[...]`` directly with numpy is not seen
+    (as PyTorch's ``.data`` is not tracked); rebinding ``t.data = other`` is harmless (each op
+    kept the array it was given).
+    """
+
+    __slots__ = ("requires_grad", "_count", "_edited", "_at", "_owns", "_kind")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -76,7 +126,23 @@ class Tensor(Node):
         if isinstance(data, Node):
             raise TypeError(f"Tensor(data): data is already a {type(data).__name__}; "
                             "use it directly or .detach() it")
-        self.data = _as_array(data, dtype, "Tensor(data)")
+        if type(data) is np.ndarray and dtype is None and data.dtype in _FLOATS:
+            array = data  # bench_mlp: a batch of inputs, wrapped as it is
+            self._kind, self._owns = "f", False
+        else:
+            source = _asarray(data, "Tensor(data)")  # the caller's array itself, if one
+            self._kind = source.dtype.kind  # "b" and "i"/"u" Tensors can be indices
+            array = _as_array(source, dtype, "Tensor(data)")
+            # True when the array is minigrad's own (made here), False when it may be the
+            # caller's memory (their ndarray, a view of it, or another library's buffer)
+            if isinstance(data, np.ndarray):
+                self._owns = array is not data and not np.may_share_memory(array, data)
+            else:
+                self._owns = array is not source or type(data) in _PLAIN
+        if requires_grad and not self._owns:  # SGD and in-place methods will update it
+            array = array.copy()
+            self._owns = True
+        self.data = array
         self.grad = None
         self.label = label
         self.requires_grad = bool(requires_grad)
@@ -84,6 +150,8 @@ class Tensor(Node):
         self._op = ""
         self._rule = None
         self._ctx = None
+        self._count = 0
+        self._edited = 0
 
     @classmethod
     def from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], op: str, rule: Rule,
@@ -105,6 +173,7 @@ class Tensor(Node):
                 out._op = op
                 out._rule = rule
                 out._ctx = ctx
+                out._at = _edits  # the edit clock at the forward (the version check)
                 return out
         out.requires_grad = False
         out._parents = ()
@@ -124,6 +193,114 @@ class Tensor(Node):
         given = _new(ops.Given)  # as _apply makes an op
         given.needs = (True,)
         return cls.from_op(given.forward(data, local), (parent,), op, ops.Given.vjp, given)
+
+    # ---- the chain rule at this node (the engine calls these) ---------------------------
+    def _pass_down(self, upstream: Any) -> None:
+        """Add each contribution to its parent's gradient; a leaf gets an array of its own, of
+        its own dtype (never the upstream array, a view of it, or another leaf's)."""
+        if self._at != _edits:  # something was changed in place since the forward
+            self._check_versions()
+        for parent, contribution in zip(self._parents, self._rule(self._ctx, upstream)):
+            if contribution is None:  # this parent needs no gradient
+                continue
+            grad = parent.grad
+            if parent._parents:
+                parent.grad = contribution if grad is None else grad + contribution
+            elif grad is not None:
+                parent.grad = _own(parent, grad + contribution, None)
+            # bench_mlp: a fresh array of the leaf's dtype (the usual case) is kept as it is
+            elif type(contribution) is np.ndarray and contribution.base is None \
+                    and contribution is not upstream and contribution.dtype is parent.data.dtype:
+                parent.grad = contribution
+            else:
+                parent.grad = _own(parent, contribution, upstream)
+
+    def _vjp(self, upstream: Any) -> tuple:
+        """The rule's contributions (as ``_pass_down`` gives them: a leaf's its own array)."""
+        if self._at != _edits:
+            self._check_versions()
+        token = ops.quiet()
+        try:
+            contributions = self._rule(self._ctx, upstream)
+        finally:
+            ops.loud(token)
+        return tuple(c if c is None or p._parents else _own(p, c, upstream)
+                     for p, c in zip(self._parents, contributions))
+
+    def _check_versions(self) -> None:
+        """Refuse the gradient if an input whose array this op kept was changed in place."""
+        ctx = self._ctx
+        saved = ctx.saves if isinstance(ctx, Op) else range(len(self._parents))
+        for i in saved:
+            parent = self._parents[i]
+            if getattr(parent, "_edited", 0) > self._at:
+                name = f"{parent.label!r}" if parent.label else "a tensor"
+                raise RuntimeError(
+                    f"Tensor.backward: one of the variables needed for gradient computation "
+                    f"has been modified by an inplace operation: {name} of shape "
+                    f"{parent.shape} (version {parent._version}), input {i} of op "
+                    f"'{self._op}', was changed in place after that op used it in the forward "
+                    "pass, so its gradient would use the new values. Run the forward again "
+                    "after the change (an optimiser's step() goes after backward()).")
+
+    @property
+    def _version(self) -> int:
+        """How many times minigrad has changed this tensor's array in place."""
+        return getattr(self, "_count", 0)
+
+    # ---- in-place updates (each raises _version; backward then refuses older graphs) ----
+    def _writable(self, method: str) -> np.ndarray:
+        if self._parents:
+            raise RuntimeError(f"Tensor.{method}: {self._name()} was computed by op "
+                               f"'{self._op}'; only leaves (inputs, parameters) are changed in "
+                               "place (the graph above it would no longer match its data)")
+        if not getattr(self, "_owns", False):  # perhaps the caller's array: never write it
+            self.data = self.data.copy()
+            self._owns = True
+        return self.data
+
+    def _name(self) -> str:
+        return f"the tensor {self.label!r}" if self.label else f"a tensor of shape {self.shape}"
+
+    def _other(self, other: Any, method: str) -> np.ndarray:
+        value = other.data if isinstance(other, Tensor) else _as_array(
+            other, self.dtype if isinstance(other, Real) else None, f"Tensor.{method}")
+        try:
+            fits = np.broadcast_shapes(value.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"Tensor.{method}: a value of shape {value.shape} does not fit "
+                             f"{self._name()}")
+        return value
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        """self += alpha * other, in place (no graph); returns self."""
+        value = self._other(other, "add_")
+        data = self._writable("add_")
+        data += alpha * value if alpha != 1.0 else value
+        _mark_edited(self)
+        return self
+
+    def mul_(self, other: Any) -> Tensor:
+        """self *= other, in place (no graph); returns self."""
+        value = self._other(other, "mul_")
+        self._writable("mul_")[...] *= value
+        _mark_edited(self)
+        return self
+
+    def copy_(self, other: Any) -> Tensor:
+        """self[...] = other, in place (no graph); returns self."""
+        value = self._other(other, "copy_")
+        self._writable("copy_")[...] = value
+        _mark_edited(self)
+        return self
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place; returns self."""
+        self._writable("zero_")[...] = 0.0
+        _mark_edited(self)
+        return self
 
     # ---- plain attributes ---------------------------------------------------------------
     @property
@@ -185,7 +362,12 @@ class Tensor(Node):
             if seed.shape != self.shape:
                 raise ValueError(f"Tensor.backward: gradient has shape {seed.shape}, "
                                  f"the output has shape {self.shape}")
-        backward(self, seed, on_step, keep_grads)
+            seed = seed.copy()  # the gradients become minigrad's arrays, never the caller's
+        token = ops.quiet()  # overflow and inf - inf in the rules: IEEE results, no warning
+        try:
+            backward(self, seed, on_step, keep_grads)
+        finally:
+            ops.loud(token)
 
     def zero_grad(self) -> None:
         """Forget the gradient (leaf gradients accumulate across backward calls)."""
@@ -326,6 +508,16 @@ class Tensor(Node):
         return ops.log_softmax(self.data, axis)
 
 
+def _own(leaf: Tensor, grad: Any, upstream: Any) -> np.ndarray:
+    """``grad`` as the leaf's own array of the leaf's dtype: kept when the rule (or a sum)
+    has just made it, copied when it is the upstream array or a view of some array."""
+    dtype = leaf.data.dtype
+    if type(grad) is np.ndarray and grad.dtype is dtype and grad.base is None \
+            and grad is not upstream:
+        return grad
+    return np.array(grad, dtype=dtype)
+
+
 # ---- helpers that run an op and record its node ---------------------------------------------
 def _apply(cls: type[Op], parents: tuple[Tensor, ...], *params: Any) -> Tensor:
     """Run op ``cls`` forward on the parents' arrays (and ``params``), and record the node."""
@@ -373,19 +565,36 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """``axis`` (None, int or tuple) as a tuple of non-negative axes, checked against ndim."""
     if axis is None:
         return tuple(range(ndim))
+    if ndim == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return ()  # a 0-d tensor: axis 0 or -1 is the whole tensor (numpy's sum/max, torch)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"Tensor {op}: axis {a} is out of range for {ndim} dimensions")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ValueError(f"Tensor {op}: axis {a!r} is out of range for {ndim} dimensions"
+                             + (" (a 0-d tensor takes axis=None, 0 or -1)" if ndim == 0
+                                else ""))
+    if len(set(a % ndim for a in axes)) != len(axes):
+        raise ValueError(f"Tensor {op}: axis {axis!r} names an axis twice")
+    return tuple(sorted(a % ndim for a in axes))
 
 
 def _plain_index(index: Any) -> Any:
-    """Tensors inside an index become their (integer) data."""
+    """Tensors inside an index become numpy indices: a boolean Tensor a mask, an integer
+    Tensor integer indices; a float Tensor (or float array) is an error, as in numpy."""
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data.astype(np.intp)
+        kind = getattr(index, "_kind", "f")
+        if kind == "b":
+            return index.data != 0
+        if kind in "iu" and np.array_equal(index.data, np.round(index.data)):
+            return index.data.astype(np.intp)
+        raise IndexError(f"Tensor []: index tensors must hold integers or booleans (made "
+                         f"from an int or bool array), got {kind!r} data "
+                         f"{np.array2string(index.data, threshold=6)}")
+    if isinstance(index, np.ndarray) and index.dtype.kind == "f":
+        raise IndexError(f"Tensor []: index arrays must hold integers or booleans, got "
+                         f"{index.dtype} {np.array2string(index, threshold=6)}")
     return index
 
 

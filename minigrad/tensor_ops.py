@@ -40,6 +40,40 @@ __all__ = [
 
 _FLOATS = (np.float64, np.float32)
 
+# IEEE results without numpy's RuntimeWarnings: overflow to inf, and inf - inf or 0 * inf giving
+# NaN, are the exact float answers, so the ops that can meet them compute with numpy's
+# "over" and "invalid" warnings off (division by zero stays loud: no op divides by zero).
+# Instead of a warning, numpy calls ``_saw``, which notes that a non-finite number was made:
+# SGD.step then checks its updates in full (only then: a full check costs ~10 us a step).
+# bench_mlp: np.errstate costs ~0.8 us a call and linear needs it on every forward; setting
+# numpy's own context variable directly (what errstate does inside) costs ~0.15 us.
+nonfinite_seen = [False]  # set when an op made an inf or NaN from finite numbers
+
+
+def _saw(kind: str, flag: int) -> None:
+    nonfinite_seen[0] = True
+
+
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+
+    _QUIET_STATE = _make_extobj(over="call", invalid="call", call=_saw)
+
+    def quiet() -> Any:
+        """Turn numpy's overflow and invalid-value warnings off; ``loud(token)`` undoes it."""
+        return _extobj_contextvar.set(_QUIET_STATE)
+
+    loud = _extobj_contextvar.reset
+except ImportError:  # another numpy: the public (slower) way
+    def quiet() -> Any:
+        """Turn numpy's overflow and invalid-value warnings off; ``loud(token)`` undoes it."""
+        state = np.errstate(over="call", invalid="call", call=_saw)
+        state.__enter__()
+        return state
+
+    def loud(token: Any) -> None:
+        token.__exit__(None, None, None)
+
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
@@ -65,6 +99,9 @@ class Op:
 
     __slots__ = ("needs",)
     name: ClassVar[str] = "op"
+    # Which inputs' arrays the op keeps for backward: changing one of them in place between
+    # the forward and backward would change the gradient (checked by Tensor's version counter).
+    saves: ClassVar[tuple[int, ...]] = ()
 
     def local(self) -> tuple:
         """d out/d input, one entry per input, as the subclass's docstring describes it."""
@@ -160,6 +197,13 @@ class Exp(Unary):
     def local(self) -> tuple:
         return (self.out,)
 
+    def vjp(self, g: np.ndarray) -> tuple:
+        token = quiet()  # e^a * g may overflow to inf: the IEEE answer
+        try:
+            return Unary.vjp(self, g)
+        finally:
+            loud(token)
+
 
 class Log(Unary):
     r"""ln a (every a > 0; NaN propagates);  d/da = 1/a.  local: (the array 1/a,)"""
@@ -167,6 +211,7 @@ class Log(Unary):
     __slots__ = ("a",)
     name = "log"
     fresh = True
+    saves = (0,)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         if (a <= 0).any():
@@ -177,6 +222,13 @@ class Log(Unary):
 
     def local(self) -> tuple:
         return (np.divide(1.0, self.a),)
+
+    def vjp(self, g: np.ndarray) -> tuple:
+        token = quiet()  # g / a may overflow to inf for a tiny a: the IEEE answer
+        try:
+            return Unary.vjp(self, g)
+        finally:
+            loud(token)
 
 
 class Tanh(Unary):
@@ -256,6 +308,7 @@ class Relu(Unary):
     __slots__ = ("a",)
     name = "relu"
     fresh = True
+    saves = (0,)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
@@ -273,7 +326,18 @@ class Binary(Elementwise):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shapes = (a.shape, b.shape)
-        return self.compute(a, b)
+        token = quiet()  # overflow to inf, inf - inf = NaN: IEEE results, without a warning
+        try:
+            return self.compute(a, b)
+        finally:
+            loud(token)
+
+    def vjp(self, g: np.ndarray) -> tuple:
+        token = quiet()  # local * g may overflow, inf * 0 is NaN: IEEE results
+        try:
+            return Elementwise.vjp(self, g)
+        finally:
+            loud(token)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -310,6 +374,7 @@ class Mul(Binary):
 
     __slots__ = ("a", "b")
     name = "*"
+    saves = (0, 1)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -324,6 +389,7 @@ class Div(Binary):
 
     __slots__ = ("b", "out")
     name = "/"
+    saves = (1,)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if not b.all():
@@ -345,11 +411,12 @@ class Pow(Binary):
 
     __slots__ = ("a", "b", "out")
     name = "**"
+    saves = (0, 1)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if (a < 0).any() and not (b == np.round(b)).all():
             raise ValueError("Tensor **: negative base to a non-integer power")
-        with np.errstate(divide="raise", invalid="ignore"):
+        with np.errstate(divide="raise", invalid="ignore", over="ignore"):
             try:
                 out = a**b
             except FloatingPointError:
@@ -362,7 +429,7 @@ class Pow(Binary):
 
     def local(self) -> tuple:
         a, b = self.a, self.b
-        with np.errstate(divide="ignore", invalid="ignore"):  # a = 0 with 0 <= b < 1
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a = 0, 0 <= b < 1
             da = np.where(b == 0, 0.0, b * a ** (b - 1.0)) if not a.all() else b * a ** (b - 1.0)
         return (da, self.out * np.log(a) if self.needs[1] else None)
 
@@ -380,7 +447,11 @@ class Sum(Op):
 
     def forward(self, a: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
         self.shape, self.axes, self.keepdims, self.scale = a.shape, axes, keepdims, 1.0
-        return np.asarray(a.sum(axis=axes, keepdims=keepdims))
+        token = quiet()  # a sum may overflow to inf, and inf + (-inf) is NaN: IEEE results
+        try:
+            return np.asarray(a.sum(axis=axes, keepdims=keepdims))
+        finally:
+            loud(token)
 
     def local(self) -> tuple:
         return (self.scale,)
@@ -402,7 +473,11 @@ class Mean(Sum):
         count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         self.scale = 1.0 / max(count, 1)
-        return np.asarray(a.mean(axis=axes, keepdims=keepdims))
+        token = quiet()  # as Sum
+        try:
+            return np.asarray(a.mean(axis=axes, keepdims=keepdims))
+        finally:
+            loud(token)
 
 
 class Max(Op):
@@ -504,10 +579,15 @@ class Matmul(Op):
 
     __slots__ = ("a", "b")
     name = "@"
+    saves = (0, 1)
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
-        return a @ b
+        token = quiet()  # overflow to inf, inf * 0 = NaN: IEEE results, without a warning
+        try:
+            return a @ b
+        finally:
+            loud(token)
 
     def local(self) -> tuple:
         return (self.b, self.a)
@@ -542,12 +622,17 @@ class Linear(Op):
 
     __slots__ = ("x", "w", "biased")
     name = "linear"
+    saves = (0, 1)
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         self.x, self.w, self.biased = x, w, b is not None
-        z = x @ w.T  # (N, n_out)
-        if b is not None:
-            z += b
+        token = quiet()  # overflow to inf, an inf bias meeting -inf: IEEE results, no warning
+        try:
+            z = x @ w.T  # (N, n_out)
+            if b is not None:
+                z += b
+        finally:
+            loud(token)
         return z
 
     def local(self) -> tuple:
@@ -567,9 +652,23 @@ class Linear(Op):
 
 # ---- softmax ----------------------------------------------------------------------------------
 def log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    """log softmax along ``axis``, shifted by the max so that no e^a overflows."""
-    shifted = a - a.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    """log softmax along ``axis``, shifted by the max so that no e^a overflows.
+
+    Exact at the extremes: a -inf entry gets -inf (its e^a is 0); in a row whose max is +inf
+    the +inf entries share the row (log 1/k for k of them) and the rest get -inf; a - max
+    below the float range (1e308 and -1e308 in one row) is -inf. A row of only -inf, or with a
+    NaN, is NaN. No numpy warning.
+    """
+    token = quiet()
+    try:
+        top = a.max(axis=axis, keepdims=True)
+        shifted = a - top
+        if not np.isfinite(top).all():  # rows with a +inf max, or with nothing but -inf
+            zero, minus_inf = a.dtype.type(0.0), a.dtype.type(-np.inf)
+            shifted = np.where(np.isposinf(top), np.where(a == top, zero, minus_inf), shifted)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    finally:
+        loud(token)
 
 
 class Softmax(Op):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from minigrad import Tensor, gradcheck, nn
 
@@ -582,3 +583,105 @@ def test_the_activation_modules_are_the_rows_of_the_one_table() -> None:
     for op, module in nn.ACTIVATIONS.items():
         z = Tensor(np.array([[-1.0, 0.5]]), requires_grad=True)
         assert module().forward(z).op == op == module.op
+
+
+# --- issue 9: soft targets and losses at infinity ---------------------------------------------
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+_logits = st.integers(1, 4).flatmap(lambda n: st.integers(2, 5).flatmap(
+    lambda c: st.tuples(
+        arrays(np.float64, (n, c), elements=st.floats(-4, 4, allow_subnormal=False)),
+        arrays(np.float64, (n, c), elements=st.floats(-1.5, 2.5, allow_subnormal=False)))))
+
+
+@given(_logits)
+def test_softmax_cross_entropy_soft_targets_gradcheck_and_torch(case) -> None:
+    """Rows that do not sum to 1 (multi-hot, all-zero, negative): dC/dz = (s sum(y) - y)/N,
+    the derivative of the formula, against finite differences; value and gradient as torch's
+    cross_entropy with probability targets (which takes the same formula for any rows)."""
+    z_data, y = case
+    y[0] = 0.0  # an all-zero row, the case whose gradient was furthest off
+    assert gradcheck(lambda t: nn.softmax_cross_entropy(t, y), Tensor(z_data))
+    F = _torch().nn.functional
+    z = Tensor(z_data, requires_grad=True)
+    C = nn.softmax_cross_entropy(z, y)
+    C.backward()
+    zt = _torch().tensor(z_data, requires_grad=True)
+    Ct = F.cross_entropy(zt, _torch().tensor(y))
+    Ct.backward()
+    assert np.isclose(C.item(), Ct.item(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(z.grad, zt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@given(_logits)
+def test_cross_entropy_any_targets_gradcheck_and_torch(case) -> None:
+    """From z (a = sigmoid(z)) and from a, with targets outside [0, 1] too: the gradient is the
+    formula's (gradcheck) and matches torch's binary_cross_entropy(_with_logits)."""
+    z_data, y = case
+    F = _torch().nn.functional
+    assert gradcheck(lambda t: nn.cross_entropy_loss(t.sigmoid(), y), Tensor(z_data))
+    a_data = 0.05 + 0.9 / (1 + np.exp(-z_data))  # inside (0, 1), away from the clipping
+    assert gradcheck(lambda t: nn.cross_entropy_loss(t, y), Tensor(a_data))
+    n = z_data.shape[0]
+    for make, reference, data, target in (
+            (lambda t: t.sigmoid(), F.binary_cross_entropy_with_logits, z_data, y),
+            # torch's binary_cross_entropy refuses targets outside [0, 1]
+            (lambda t: t, F.binary_cross_entropy, a_data, np.clip(y, 0.0, 1.0))):
+        t = Tensor(data, requires_grad=True)
+        C = nn.cross_entropy_loss(make(t), target)
+        C.backward()
+        tt = _torch().tensor(data, requires_grad=True)
+        Ct = reference(tt, _torch().tensor(target), reduction="sum") / n
+        Ct.backward()
+        assert np.isclose(C.item(), Ct.item(), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@given(_logits)
+def test_quadratic_loss_any_targets_gradcheck(case) -> None:
+    z_data, y = case
+    assert gradcheck(lambda t: nn.quadratic_loss(t, y), Tensor(z_data))
+
+
+def test_softmax_cross_entropy_rows_not_summing_to_one_exact_gradient() -> None:
+    """The issue's example: multi-hot, all-zero and smoothed rows (sum 2, 0, 0.7)."""
+    z = Tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [2.0, 2.0, 1.0]], requires_grad=True)
+    y = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.5, 0.1, 0.1]])
+    nn.softmax_cross_entropy(z, y).backward()
+    s = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(z.grad, (s * y.sum(axis=1, keepdims=True) - y) / 3, rtol=1e-13)
+
+
+def test_softmax_cross_entropy_at_infinity_is_exact() -> None:
+    """A -inf logit costs 0 where its target is 0 (0 ln 0 = 0), logits of +-1e308 give 0 or
+    +inf, as the limits are; no NaN, no warning (warnings are errors)."""
+    soft = nn.softmax_cross_entropy(Tensor([[-np.inf, 0.0, 0.0]]), np.array([[0.0, 0.5, 0.5]]))
+    assert soft.item() == pytest.approx(np.log(2.0))
+    huge = Tensor([[1e308, -1e308, 0.0]], requires_grad=True)
+    right = nn.softmax_cross_entropy(huge, np.array([0]))
+    assert right.item() == 0.0
+    right.backward()
+    assert huge.grad.tolist() == [[0.0, 0.0, 0.0]]
+    assert nn.softmax_cross_entropy(huge, np.array([1])).item() == np.inf
+    assert nn.softmax_cross_entropy(Tensor([[-np.inf, 1.0]]), np.array([0])).item() == np.inf
+    z = Tensor([[np.inf, 0.0, -np.inf]], requires_grad=True)
+    C = nn.softmax_cross_entropy(z, np.array([0]))
+    C.backward()
+    assert C.item() == 0.0 and z.grad.tolist() == [[0.0, 0.0, 0.0]]
+
+
+def test_cross_entropy_of_sigmoid_at_infinity_is_exact() -> None:
+    """cross_entropy_loss(sigmoid(z), y) at z = +-inf: 0 where the output is right, +inf where
+    it is wrong, and soft targets give +inf; the gradient is delta = a - y exactly."""
+    z = Tensor([[np.inf, -np.inf, np.inf, -np.inf]], requires_grad=True)
+    right = nn.cross_entropy_loss(z.sigmoid(), np.array([[1.0, 0.0, 1.0, 0.0]]))
+    assert right.item() == 0.0
+    right.backward()
+    assert z.grad.tolist() == [[0.0, 0.0, 0.0, 0.0]]
+    for y in ([[0.0, 0.0, 1.0, 0.0]], [[0.5, 0.0, 1.0, 0.0]], [[1.0, 1.0, 1.0, 0.0]]):
+        assert nn.cross_entropy_loss(z.sigmoid(), np.array(y)).item() == np.inf
+    huge = Tensor([[1e308, -1e308]], requires_grad=True)
+    assert nn.cross_entropy_loss(huge.sigmoid(), np.array([[1.0, 0.0]])).item() == 0.0

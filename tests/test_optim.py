@@ -167,3 +167,75 @@ def test_sgd_rejects_non_parameters() -> None:
 def test_sgd_group_without_params_key() -> None:
     with pytest.raises(TypeError, match="group 0 must be a dict with a 'params'"):
         optim.SGD([{"lr": 0.1}], lr=0.1)
+
+
+# --- issue 9: bad arguments and non-finite steps ----------------------------------------------
+
+
+@pytest.mark.parametrize("lr, error, words", [
+    (float("inf"), ValueError, "lr must be positive and finite, got inf"),
+    ("0.1", TypeError, "lr must be a number, got str '0.1'"),
+    (True, TypeError, "lr must be a number, got bool"),
+])
+def test_sgd_lr_errors_name_the_value(lr, error, words) -> None:
+    with pytest.raises(error, match=words):
+        optim.SGD([_param(np.ones(2), None)], lr=lr)
+
+
+def test_sgd_refuses_empty_repeated_and_non_leaf_parameters() -> None:
+    with pytest.raises(ValueError, match="params is empty"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="params is empty"):
+        optim.SGD([{"params": []}], lr=0.1)
+    p = _param(np.ones(2), None)
+    with pytest.raises(ValueError, match="listed twice"):
+        optim.SGD([p, p], lr=0.1)
+    with pytest.raises(ValueError, match="must be a leaf"):
+        optim.SGD([p * 2], lr=0.1)
+    with pytest.raises(TypeError, match="single Tensor"):
+        optim.SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="weight_decay must be >= 0 and finite, got inf"):
+        optim.SGD([p], lr=0.1, weight_decay=float("inf"))
+
+
+def test_sgd_step_that_makes_weights_non_finite_says_so_and_changes_nothing() -> None:
+    w = Tensor(np.ones(3), requires_grad=True, label="w")
+    b = Tensor(np.zeros(3), requires_grad=True, label="b")
+    sgd = optim.SGD([b, w], lr=1e300)
+    ((w * 1e10).sum() + b.sum()).backward()  # lr * 1e10 overflows
+    with pytest.raises(FloatingPointError, match="parameter 'w' is not finite.*lr=1e\\+300"):
+        sgd.step()
+    assert w.data.tolist() == [1.0, 1.0, 1.0] and b.data.tolist() == [0.0, 0.0, 0.0]
+    assert w._version == 0 and b._version == 0
+
+
+def test_sgd_first_step_checks_gradients_set_by_hand() -> None:
+    p = _param(np.ones(2), np.array([1.0, np.nan]))
+    with pytest.raises(FloatingPointError, match="gradient holds inf or NaN"):
+        optim.SGD([p], lr=0.1).step()
+    assert p.data.tolist() == [1.0, 1.0]
+
+
+def test_sgd_step_after_an_overflowing_backward_is_checked() -> None:
+    w = Tensor(np.array([1e300, 1.0]), requires_grad=True, label="w")
+    sgd = optim.SGD([w], lr=0.1)
+    (w * w).sum().backward()
+    sgd.step()  # the first step: grad [2e300, 2] is finite
+    sgd.zero_grad()
+    (w * w * w).sum().backward()  # (1e300)^2 overflows: inf gradient, noted by the op
+    with pytest.raises(FloatingPointError, match="'w'"):
+        sgd.step()
+
+
+def test_sgd_step_raises_versions_so_an_old_graph_is_refused() -> None:
+    w = Tensor(np.ones((2, 2)), requires_grad=True, label="w")
+    sgd = optim.SGD([w], lr=0.1)
+    first = (w * w).sum()
+    first.backward()
+    second = (w * w).sum()  # built before the step
+    sgd.step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="'w' of shape \\(2, 2\\)"):
+        second.backward()
+    check_finite_off = optim.SGD([w], lr=0.1, check_finite=False)
+    assert check_finite_off.check_finite is False

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from strategies import (
     BROADCAST_PATTERNS,
     axes_for,
@@ -767,3 +768,245 @@ def test_sigmoid_derivative_never_exceeds_its_quarter_ceiling_by_rounding():
     for dtype in (np.float64, np.float32):
         local = Tensor(z, requires_grad=True, dtype=dtype).sigmoid().local_derivatives()[0]
         assert (local <= 0.25).all()
+
+
+# --- issue 9: IEEE results without warnings (warnings are errors in the suite) -------------------
+
+
+def test_overflow_and_inf_give_ieee_results_without_warnings() -> None:
+    big = Tensor([1e308, -1e308], requires_grad=True)
+    product = big * Tensor([10.0, 10.0])
+    assert product.data.tolist() == [np.inf, -np.inf]
+    product.sum().backward()  # a sum of +inf and -inf: NaN
+    assert np.isnan((big * 10.0).sum().data)
+    assert (big + big).data.tolist() == [np.inf, -np.inf]
+    assert (big.sum() * 0).item() == 0.0
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    b = Tensor([np.inf, -np.inf], requires_grad=True)
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    z = linear(x, w, b)
+    assert z.data.tolist() == [[np.inf, -np.inf], [np.inf, -np.inf]]
+    z.sum().backward()
+    assert b.grad.tolist() == [2.0, 2.0]
+    h = linear(Tensor([[1e308, 1e308]]), w)
+    assert h.data.tolist() == [[np.inf, np.inf]]
+    batch = Tensor([[np.inf], [-np.inf]], requires_grad=True)
+    assert np.isnan(batch.sum().item()) and np.isnan(batch.mean().item())
+    assert (Tensor([1e308]) ** 2).data.tolist() == [np.inf]
+    assert (Tensor([1e308]) @ Tensor([10.0])).item() == np.inf
+
+
+@pytest.mark.parametrize("row, expected, log_expected", [
+    ([np.inf, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -np.inf, -np.inf]),
+    ([-np.inf, 0.0, 0.0], [0.0, 0.5, 0.5], [-np.inf, -np.log(2.0), -np.log(2.0)]),
+    ([1e308, -1e308, 0.0], [1.0, 0.0, 0.0], [0.0, -np.inf, -1e308]),
+    ([-1e308, 1e308, 1e308], [0.0, 0.5, 0.5], [-np.inf, -np.log(2.0), -np.log(2.0)]),
+])
+def test_softmax_and_log_softmax_exact_at_the_extremes(row, expected, log_expected) -> None:
+    t = Tensor([row], requires_grad=True)
+    assert t.softmax().data[0].tolist() == expected
+    log_s = t.log_softmax()
+    np.testing.assert_array_equal(log_s.data[0], log_expected)
+    (log_s * Tensor([[0.0, 1.0, 1.0]])).sum().backward()
+    assert not np.isnan(t.grad).any()
+
+
+# --- issue 9: a gradient has its leaf's dtype, and its own array ---------------------------------
+
+
+def test_float32_leaf_keeps_a_float32_gradient() -> None:
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    (w * np.arange(3.0)).sum().backward()  # a float64 array
+    assert w.grad.dtype == np.float32
+    (w * np.arange(3.0)).sum().backward()  # accumulated
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [0.0, 2.0, 4.0]
+    v = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    linear(Tensor(np.ones((4, 3))), v).sum().backward()
+    assert v.grad.dtype == np.float32
+
+
+def test_every_leaf_gets_its_own_gradient_array() -> None:
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    seed = np.array([1.0, 1.0])
+    a.zero_grad()
+    a.backward(gradient=seed)
+    assert a.grad is not seed and not np.shares_memory(a.grad, seed)
+    a.grad *= 10  # scaling one gradient in place changes no other
+    assert seed.tolist() == [1.0, 1.0]
+    c = Tensor(np.ones((2, 3)), requires_grad=True)
+    y = c.reshape(6) + 0.0
+    y.backward(gradient=np.ones(6))
+    assert not np.shares_memory(c.grad, y.grad)
+    bias = Tensor([0.5, 0.5], requires_grad=True)
+    z = linear(Tensor([1.0, 2.0]), Tensor(np.ones((2, 2)), requires_grad=True), bias)
+    z.backward(gradient=np.ones(2))
+    assert not np.shares_memory(bias.grad, z.grad)
+
+
+@given(st.sampled_from(["add", "reshape", "transpose", "seed", "twice"]))
+def test_no_two_gradients_share_memory(case: str) -> None:
+    """Whatever the graph, no leaf's gradient shares memory with another gradient or the seed."""
+    a = Tensor(np.ones((2, 2)), requires_grad=True)
+    b = Tensor(np.ones((2, 2)), requires_grad=True)
+    seed = np.ones((2, 2))
+    if case == "add":
+        out = a + b
+    elif case == "reshape":
+        out = (a.reshape(4) + b.reshape(4)).reshape(2, 2)
+    elif case == "transpose":
+        out = a.T + b
+    elif case == "seed":
+        out = a * 1.0 + b
+    else:
+        out = a + a + b
+    out.backward(gradient=seed)
+    grads = [a.grad, b.grad, out.grad, seed]
+    for i, g in enumerate(grads):
+        for h in grads[i + 1:]:
+            assert not np.shares_memory(g, h)
+
+
+# --- issue 9: aliasing of the caller's array ------------------------------------------------------
+
+
+def test_tensor_with_requires_grad_copies_the_callers_array() -> None:
+    from minigrad import optim
+
+    values = np.array([1.0, 2.0])
+    w = Tensor(values, requires_grad=True)
+    assert not np.shares_memory(w.data, values)
+    w.grad = np.array([1.0, 1.0])
+    optim.SGD([w], lr=0.5).step()
+    assert values.tolist() == [1.0, 2.0] and w.data.tolist() == [0.5, 1.5]
+    late = Tensor(values)  # a constant wraps the array (no copy for batches) ...
+    assert late.data is values
+    late.requires_grad = True  # ... and the optimiser then updates a copy
+    late.grad = np.array([1.0, 1.0])
+    optim.SGD([late], lr=0.5).step()
+    assert values.tolist() == [1.0, 2.0]
+    constant = Tensor(values)
+    constant.add_(1.0)  # minigrad never writes into the caller's array
+    assert values.tolist() == [1.0, 2.0] and constant.data.tolist() == [2.0, 3.0]
+
+
+# --- issue 9: in-place changes after the forward --------------------------------------------------
+
+
+def test_in_place_change_after_the_forward_is_refused_naming_tensor_and_op() -> None:
+    w = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, label="w")
+    x = Tensor([[1.0, 1.0]])
+    C = linear(x, w).sigmoid().sum()
+    assert w._version == 0
+    w.add_(1.0)
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: 'w' of shape "
+                                           r"\(2, 2\).*op 'linear'"):
+        C.backward()
+    C2 = linear(x, w).sigmoid().sum()  # a forward after the change is fine
+    C2.backward()
+    assert w.grad is not None
+
+
+@pytest.mark.parametrize("edit", ["add_", "mul_", "copy_", "zero_", "sgd"])
+def test_every_in_place_update_raises_the_version(edit: str) -> None:
+    from minigrad import optim
+
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    out = a * a
+    if edit == "zero_":
+        a.zero_()
+    elif edit == "sgd":
+        a.grad = np.ones(2)
+        optim.SGD([a], lr=0.1).step()
+    else:
+        getattr(a, edit)(Tensor([5.0, 5.0]))
+    assert a._version == 1
+    with pytest.raises(RuntimeError, match="'\\*'"):
+        out.sum().backward()
+
+
+def test_in_place_change_of_an_input_the_op_did_not_keep_is_harmless() -> None:
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    out = (a + 1.0).sum()  # + keeps no input array
+    a.mul_(10.0)
+    out.backward()
+    assert a.grad.tolist() == [1.0, 1.0]
+
+
+def test_in_place_methods_refuse_non_leaves_and_bad_shapes() -> None:
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Tensor.add_: .* op '\\*'"):
+        (a * 2).add_(1.0)
+    with pytest.raises(ValueError, match="Tensor.copy_: a value of shape \\(3,\\)"):
+        a.copy_(np.ones(3))
+    assert a.data.tolist() == [2.0, 3.0] and a._version == 0
+
+
+def test_rebinding_data_after_the_forward_keeps_the_forwards_gradient() -> None:
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    out = (a * a).sum()
+    a.data = np.array([100.0, 100.0])  # each op kept the array it was given
+    out.backward()
+    assert a.grad.tolist() == [4.0, 6.0]
+
+
+# --- issue 9: indexing by a Tensor ----------------------------------------------------------------
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)),
+                  elements=st.floats(-3, 3)), st.data())
+def test_boolean_tensor_masks_select_as_numpy(values: np.ndarray, data) -> None:
+    mask = data.draw(hnp.arrays(np.bool_, values.shape))
+    rows = data.draw(hnp.arrays(np.bool_, values.shape[:1]))
+    for index, plain in ((Tensor(mask), mask), (Tensor(rows), rows),
+                         ((Tensor(rows), slice(None)), (rows, slice(None)))):
+        x = Tensor(values, requires_grad=True)
+        picked = x[index]
+        np.testing.assert_array_equal(picked.data, values[plain])
+        upstream = np.arange(1.0, picked.data.size + 1).reshape(picked.shape)
+        picked.backward(gradient=upstream)
+        expected = np.zeros_like(values)
+        expected[plain] = upstream
+        np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_integer_tensor_indices_and_float_indices_refused() -> None:
+    x = Tensor([10.0, 20.0, 30.0], requires_grad=True)
+    assert x[Tensor([2, 0, 2])].data.tolist() == [30.0, 10.0, 30.0]
+    for bad in (Tensor([0.7]), Tensor([0.0, 1.0]), np.array([0.0])):
+        with pytest.raises(IndexError, match="integers or booleans"):
+            x[bad]
+
+
+# --- issue 9: 0-d tensors with an axis ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis", [0, -1, None, ()])
+def test_reductions_of_a_0d_tensor_take_axis_0_and_minus_1(name: str, axis) -> None:
+    t = Tensor(3.0, requires_grad=True)
+    out = getattr(t, name)(axis=axis)
+    assert out.shape == () and out.item() == 3.0
+    out.backward()
+    assert t.grad.shape == () and t.grad.item() == 1.0
+    keep = getattr(Tensor(3.0), name)(axis=axis, keepdims=True)
+    assert keep.shape == ()
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis", [1, -2, (0,)])
+def test_reductions_of_a_0d_tensor_refuse_other_axes(name: str, axis) -> None:
+    with pytest.raises(ValueError, match=f"Tensor {name}: axis .* out of range for 0 dim"):
+        getattr(Tensor(3.0), name)(axis=axis)
+
+
+# --- issue 9: errors that name the value -----------------------------------------------------
+
+
+def test_ragged_data_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"Tensor\(data\): the rows of \[\[1, 2\], \[3\]\] "
+                                         "have different lengths"):
+        Tensor([[1, 2], [3]])

@@ -3,7 +3,14 @@ r"""Losses, each the mean over the batch of a per-example cost C_x.
 - quadratic:      C_x = ||a - y||^2 / 2                          dC_x/da = a - y
 - cross-entropy:  C_x = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)]
                   with a = sigma(z):  dC_x/dz = a - y (the sigma' factor cancels: Nielsen ch. 3)
-- softmax cross-entropy: C_x = -ln softmax(z)_label              dC_x/dz = softmax(z) - onehot
+- softmax cross-entropy: C_x = -sum_j y_j ln softmax(z)_j         dC_x/dz = softmax(z) sum_j y_j - y
+                  (= softmax(z) - onehot for a label)
+
+Targets are integer labels (one-hot rows) or float arrays of the outputs' shape, any real
+numbers: each formula, and its gradient, holds for every target (soft, multi-hot, all-zero,
+smoothed rows, values outside [0, 1]). 0 ln 0 is taken as 0, so the losses from z are exact at
+the extremes: 0 or +inf where the outputs saturate, as the limits are, never NaN from 0 x inf
+(the cross-entropy of outputs a given directly clips them to [1e-12, 1 - 1e-12] first).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.tensor import Tensor
-from minigrad.tensor_ops import Unary, log_softmax
+from minigrad.tensor_ops import Unary, log_softmax, loud, nonfinite_seen, quiet
 
 _new = object.__new__  # bench_mlp: an op without __init__, as minigrad.tensor makes them
 
@@ -69,7 +76,16 @@ class CrossEntropyOfZ(Unary):
 
     def forward(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
         self.a, self.y, self.n = a, y, n
-        return np.asarray(_total(_softplus(z) - y * z, None) / n, z.dtype)
+        token = quiet()  # (infinite or huge z: the exact path below, without a warning)
+        try:
+            total = _total(_softplus(z) - y * z, None)
+            if not np.isfinite(total):  # z = +-inf gives inf - inf: y softplus(-z) + ...
+                nonfinite_seen[0] = True
+                total = _total(_times_log(y, _softplus(-z)) + _times_log(1.0 - y, _softplus(z)),
+                               None)
+        finally:
+            loud(token)
+        return np.asarray(total / n, z.dtype)
 
     def local(self) -> tuple:
         delta = np.subtract(self.a, self.y)
@@ -77,10 +93,16 @@ class CrossEntropyOfZ(Unary):
         return (delta,)
 
 
+def _times_log(y: np.ndarray, minus_log: np.ndarray) -> np.ndarray:
+    """y * minus_log, with 0 * inf taken as 0 (0 ln 0 = 0: the limit of y ln y)."""
+    return np.where(y == 0, 0.0, y * minus_log).astype(minus_log.dtype, copy=False)
+
+
 class CrossEntropy(Unary):
     r"""C = -(1/N) sum_x sum_j [y ln p + (1-y) ln(1-p)], p = a clipped to [1e-12, 1 - 1e-12].
 
-    dC/da = (p - y) / (p (1 - p)) / N.  local: (that array, of a's shape,)
+    dC/da = (p - y) / (p (1 - p)) / N = (-y/p + (1-y)/(1-p)) / N, right for any target y.
+    local: (that array, of a's shape,)
     """
 
     __slots__ = ("p", "y", "n")
@@ -98,22 +120,39 @@ class CrossEntropy(Unary):
 
 
 class SoftmaxCrossEntropy(Unary):
-    r"""C = -(1/N) sum_x ln softmax(z_x)[label_x];  dC/dz = (softmax(z) - onehot)/N.
+    r"""C = -(1/N) sum_x sum_j y_j ln softmax(z_x)_j;  dC/dz = (softmax(z) sum_j y_j - y)/N.
 
-    local: (the array (softmax(z) - onehot)/N, of z's shape,)
+    For integer labels y is one-hot and sum_j y_j = 1: dC/dz = (softmax(z) - onehot)/N. Soft
+    targets (rows that need not sum to 1) keep the factor sum_j y_j. 0 ln 0 = 0: a -inf logit
+    with target 0 costs nothing, with a target above 0 it costs +inf.
+    local: (the array (softmax(z) sum_j y_j - y)/N, of z's shape,)
     """
 
-    __slots__ = ("log_s", "y", "n")
+    __slots__ = ("log_s", "y", "n", "labels")
     name = "softmax_cross_entropy"
     fresh = True
 
-    def forward(self, z: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    def forward(self, z: np.ndarray, y: np.ndarray, n: int,
+                labels: np.ndarray | None) -> np.ndarray:
         log_s = log_softmax(z, -1)
-        self.log_s, self.y, self.n = log_s, y, n
-        return np.asarray(-(y * log_s).sum() / n, z.dtype)
+        self.log_s, self.y, self.n, self.labels = log_s, y, n, labels
+        token = quiet()  # sums of -inf and +inf terms: NaN, as IEEE says
+        try:
+            if labels is not None:  # one-hot rows: pick ln softmax at each label
+                total = 0.0 - _total(log_s[np.arange(len(labels)), labels], None)
+            else:
+                total = _total(_times_log(y, -log_s), None)
+        finally:
+            loud(token)
+        return np.asarray(total / n, z.dtype)
 
     def local(self) -> tuple:
-        return ((np.exp(self.log_s) - self.y) / self.n,)
+        s, y = np.exp(self.log_s), self.y
+        if self.labels is None:
+            s *= y.sum(axis=-1, keepdims=True)  # rows of soft targets need not sum to 1
+        s -= y
+        s /= self.n
+        return (s,)
 
 
 def _record(op: Unary, data: np.ndarray, parent: Tensor) -> Tensor:
@@ -149,12 +188,19 @@ def cross_entropy_loss(a: Tensor, y: Any) -> Tensor:
 
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
-    r"""C = -(1/N) sum_x ln softmax(z_x)[label_x];  dC/dz = (softmax(z) - onehot)/N"""
+    r"""C = -(1/N) sum_x sum_j y_j ln softmax(z_x)_j;  dC/dz = (softmax(z) sum_j y_j - y)/N
+
+    ``labels``: integer labels (N,) (y one-hot: dC/dz = (softmax(z) - onehot)/N) or targets
+    of the logits' shape, any rows (probabilities, multi-hot, all-zero, smoothed).
+    """
     if logits.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
     y = _targets(labels, logits, "softmax_cross_entropy")
+    raw = labels.data if isinstance(labels, Tensor) else labels
+    hard = (np.asarray(raw) if logits.ndim == 2 and np.ndim(raw) == 1 else None)
+    hard = hard if hard is not None and hard.dtype.kind in "iu" else None
     op = _new(SoftmaxCrossEntropy)
-    return _record(op, op.forward(logits.data, y, _batch_size(logits)), logits)
+    return _record(op, op.forward(logits.data, y, _batch_size(logits), hard), logits)
 
 
 LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {
