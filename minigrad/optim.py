@@ -121,10 +121,11 @@ class SGD:
         try:
             for group in self.param_groups:
                 lr, decay = group["lr"], group["weight_decay"]
+                shrink = 1.0 - lr * decay if decay else 0.0
                 for p in group["params"]:
-                    if p.grad is not None:
-                        updates.append((p, 1.0 - lr * decay if decay else 0.0, lr * p.grad,
-                                        group))
+                    grad = p.grad
+                    if grad is not None:
+                        updates.append((p, shrink, lr * grad, group))
         finally:
             loud(token)
         # bench_mlp: the full check (~10 us a step) runs only when a non-finite number may be
@@ -135,7 +136,7 @@ class SGD:
                     self._not_finite(p, group)
             nonfinite_seen[0] = False
             self._checked = True
-        now = _tensor._tick()
+        now = _tensor._edits = _tensor._edits + 1  # the edit clock (bench_mlp: no call)
         for p, shrink, update, _ in updates:
             data = p.data  # updated in place: layers keep pointing at the same array
             if shrink:

@@ -95,13 +95,6 @@ def _mark_edited(tensor: Tensor) -> None:
     tensor._edited = _edits
 
 
-def _tick() -> int:
-    """Advance the edit clock once for a batch of in-place updates (SGD.step); the new time."""
-    global _edits
-    _edits += 1
-    return _edits
-
-
 class Tensor(Node):
     """An array with a gradient: ``Tensor([[1.0, 2.0]], requires_grad=True)``.
 

@@ -15,6 +15,7 @@ the extremes: 0 or +inf where the outputs saturate, as the limits are, never NaN
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +80,7 @@ class CrossEntropyOfZ(Unary):
         token = quiet()  # (infinite or huge z: the exact path below, without a warning)
         try:
             total = _total(_softplus(z) - y * z, None)
-            if not np.isfinite(total):  # z = +-inf gives inf - inf: y softplus(-z) + ...
+            if not math.isfinite(total):  # z = +-inf gives inf - inf: y softplus(-z) + ...
                 nonfinite_seen[0] = True
                 total = _total(_times_log(y, _softplus(-z)) + _times_log(1.0 - y, _softplus(z)),
                                None)
