@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
@@ -57,7 +58,7 @@ from minigrad.nn import Module, loss_function
 from minigrad.optim import SGD, weight_decay_groups
 from minigrad.tensor import Tensor
 
-__all__ = ["fit", "evaluate", "predict", "History", "CALLBACK_METHODS",
+__all__ = ["fit", "evaluate", "predict", "evaluation_mode", "History", "CALLBACK_METHODS",
            "speed_of_learning_curves"]
 
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "after_backward", "after_step",
@@ -92,13 +93,26 @@ def _predict(model: Module, x: Any, batch_size: int, where: str) -> tuple[np.nda
     dtype = _model_dtype(model, where)
     labels = np.empty(len(x), dtype=np.int64)
     n_out = 0
-    with no_grad():
+    with evaluation_mode(model), no_grad():
         for start in range(0, len(x), batch_size):
             chunk = Tensor(x[start:start + batch_size], dtype=dtype)
             outputs = model(chunk).data  # (B, n_out)
             n_out = outputs.shape[-1]
             labels[start:start + batch_size] = outputs.argmax(axis=1)
     return labels, n_out
+
+
+@contextmanager
+def evaluation_mode(model: Module) -> Iterator[Module]:
+    """The model in evaluation mode (``model.eval()``: batch norm uses its running statistics
+    and leaves them alone) for the block; every module's own mode is put back after."""
+    modes = [(module, module.training) for _, module in model.named_modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def evaluate(model: Module, x: Any, y: Any, batch_size: int = _EVAL_BATCH) -> float:
@@ -138,8 +152,9 @@ def _check_classes(y: np.ndarray, n_out: int, where: str, name: str) -> None:
 
 
 def _n_outputs(model: Module, x: np.ndarray, where: str) -> int:
-    """The model's number of outputs, from one row of x (no graph)."""
-    with no_grad():
+    """The model's number of outputs, from one row of x (no graph), in evaluation mode (batch
+    norm cannot take the statistics of one row); every module's mode is put back after."""
+    with evaluation_mode(model), no_grad():
         return model(Tensor(x[:1], dtype=_model_dtype(model, where))).shape[-1]
 
 

@@ -505,3 +505,25 @@ def test_a_step_that_makes_the_weights_non_finite_says_so() -> None:
     with pytest.raises(FloatingPointError, match="step 0: the first batch already gives it"):
         fit(nn.mlp([4, 3, 2], seed=0), _blobs(), epochs=1, batch_size=5, lr=0.1,
             progress=False, loss=lambda a, y: (a * np.nan).sum())
+
+
+def test_fit_trains_a_model_with_batch_norm() -> None:
+    """fit probes the model's outputs in evaluation mode (batch norm cannot normalise one row)
+    and trains it in training mode; every module's mode is as it was."""
+    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.BatchNorm1d(3), nn.Sigmoid(),
+                          nn.Linear(3, 2, rng=1), nn.Sigmoid())
+    history = fit(model, _blobs(), epochs=2, batch_size=8, lr=0.5, progress=False)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert all(module.training for _, module in model.named_modules())
+
+
+def test_evaluate_leaves_batch_norm_statistics_alone() -> None:
+    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.BatchNorm1d(3), nn.Sigmoid(),
+                          nn.Linear(3, 2, rng=1), nn.Sigmoid())
+    norm = model[1]
+    before = norm.running_mean.data.copy(), norm.running_var.data.copy()
+    blobs = _blobs()
+    evaluate(model, blobs.x_test, blobs.y_test)  # in training mode it would move them
+    np.testing.assert_array_equal(norm.running_mean.data, before[0])
+    np.testing.assert_array_equal(norm.running_var.data, before[1])
+    assert model.training and norm.training
