@@ -104,6 +104,8 @@ class SGD:
                 if not getattr(p, "_owns", False):  # perhaps the caller's array: update a copy
                     p.data = p.data.copy()
                     p._owns = True
+                if not hasattr(p, "_count"):  # a leaf made by an op, given requires_grad later
+                    p._count, p._edited = 0, 0
         self.param_groups = groups
         self.check_finite = bool(check_finite)
         self._checked = False  # the first step is checked in full (gradients set by hand)

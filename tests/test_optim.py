@@ -239,3 +239,12 @@ def test_sgd_step_raises_versions_so_an_old_graph_is_refused() -> None:
         second.backward()
     check_finite_off = optim.SGD([w], lr=0.1, check_finite=False)
     assert check_finite_off.check_finite is False
+
+
+def test_sgd_steps_a_leaf_made_by_an_op_and_given_requires_grad_later() -> None:
+    values = np.array([1.0, 2.0])
+    p = Tensor(values) * 2.0  # a constant leaf made by an op
+    p.requires_grad = True
+    p.grad = np.array([1.0, 1.0])
+    optim.SGD([p], lr=0.5).step()
+    assert p.data.tolist() == [1.5, 3.5] and p._version == 1 and values.tolist() == [1.0, 2.0]
