@@ -11,8 +11,8 @@ default), on the shipped MNIST sample.
    recorder holds them; numpy arrays shown too) against one plain PyTorch forward and
    backward of the same batch (forward, cross-entropy, zero_grad, backward). The measurement
    is one forward and one backward pass (tests/test_adapters_torch.py counts them) plus its
-   hooks and the figures of the report, so the target is measure / (forward + backward)
-   <= 1.5x: one forward and backward, and a little.
+   hooks and the figures of the report. Issue 11's target: measuring costs at most one extra
+   forward and backward of the batch, i.e. measure / (forward + backward) <= 2x.
 2. A plain PyTorch training step at mini-batch 10 (forward, cross-entropy, zero_grad, backward,
    SGD step) against the same step on a model whose optimiser a ``FlowRecorder`` watches
    (``watch``, its defaults: update:data from every 10th step's gradients, a measurement on the
@@ -39,7 +39,9 @@ BATCH_SIZE = 10
 N_TRAIN = 4000  # the shipped training split: 400 steps per epoch
 N_BOOK = 1000  # the book's speed-of-learning images
 LEARNING_RATE = 0.1
-MEASURE_TARGET = 1.5  # measure / (forward + backward) <= this
+# issue 11: measuring costs at most one extra forward and backward of the measured batch, so
+# the measurement (itself one forward and backward) is at most twice a plain one
+MEASURE_TARGET = 2.0  # measure / (forward + backward) <= this
 STEP_TARGET = 1.10  # recorded epoch / plain epoch <= this
 
 
