@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
-    "unbroadcast", "Op", "Elementwise", "Unary", "Given",
+    "quietly", "unbroadcast", "Op", "Elementwise", "Unary", "Given",
     "Neg", "Exp", "Log", "Tanh", "Sigmoid", "Relu",
     "Add", "Sub", "Mul", "Div", "Pow",
     "Sum", "Mean", "Max", "Reshape", "Transpose", "Index",
@@ -73,6 +73,16 @@ except ImportError:  # another numpy: the public (slower) way
 
     def loud(token: Any) -> None:
         token.__exit__(None, None, None)
+
+
+def quietly(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` with numpy's overflow and invalid-value warnings off (the
+    IEEE results: inf, NaN), as :func:`quiet` and :func:`loud` around it."""
+    token = quiet()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        loud(token)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -198,11 +208,7 @@ class Exp(Unary):
         return (self.out,)
 
     def vjp(self, g: np.ndarray) -> tuple:
-        token = quiet()  # e^a * g may overflow to inf: the IEEE answer
-        try:
-            return Unary.vjp(self, g)
-        finally:
-            loud(token)
+        return quietly(Unary.vjp, self, g)  # e^a * g may overflow to inf: the IEEE answer
 
 
 class Log(Unary):
@@ -224,11 +230,7 @@ class Log(Unary):
         return (np.divide(1.0, self.a),)
 
     def vjp(self, g: np.ndarray) -> tuple:
-        token = quiet()  # g / a may overflow to inf for a tiny a: the IEEE answer
-        try:
-            return Unary.vjp(self, g)
-        finally:
-            loud(token)
+        return quietly(Unary.vjp, self, g)  # g / a may overflow to inf for a tiny a
 
 
 class Tanh(Unary):
@@ -326,18 +328,10 @@ class Binary(Elementwise):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shapes = (a.shape, b.shape)
-        token = quiet()  # overflow to inf, inf - inf = NaN: IEEE results, without a warning
-        try:
-            return self.compute(a, b)
-        finally:
-            loud(token)
+        return quietly(self.compute, a, b)  # overflow to inf, inf - inf = NaN: IEEE results
 
     def vjp(self, g: np.ndarray) -> tuple:
-        token = quiet()  # local * g may overflow, inf * 0 is NaN: IEEE results
-        try:
-            return Elementwise.vjp(self, g)
-        finally:
-            loud(token)
+        return quietly(Elementwise.vjp, self, g)  # local * g may overflow, inf * 0 is NaN
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -447,11 +441,8 @@ class Sum(Op):
 
     def forward(self, a: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
         self.shape, self.axes, self.keepdims, self.scale = a.shape, axes, keepdims, 1.0
-        token = quiet()  # a sum may overflow to inf, and inf + (-inf) is NaN: IEEE results
-        try:
-            return np.asarray(a.sum(axis=axes, keepdims=keepdims))
-        finally:
-            loud(token)
+        # a sum may overflow to inf, and inf + (-inf) is NaN: IEEE results
+        return np.asarray(quietly(a.sum, axis=axes, keepdims=keepdims))
 
     def local(self) -> tuple:
         return (self.scale,)
@@ -473,11 +464,7 @@ class Mean(Sum):
         count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         self.scale = 1.0 / max(count, 1)
-        token = quiet()  # as Sum
-        try:
-            return np.asarray(a.mean(axis=axes, keepdims=keepdims))
-        finally:
-            loud(token)
+        return np.asarray(quietly(a.mean, axis=axes, keepdims=keepdims))  # as Sum
 
 
 class Max(Op):
@@ -583,11 +570,7 @@ class Matmul(Op):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
-        token = quiet()  # overflow to inf, inf * 0 = NaN: IEEE results, without a warning
-        try:
-            return a @ b
-        finally:
-            loud(token)
+        return quietly(np.matmul, a, b)  # overflow to inf, inf * 0 = NaN: IEEE results
 
     def local(self) -> tuple:
         return (self.b, self.a)

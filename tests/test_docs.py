@@ -64,6 +64,7 @@ API_MODULES = [
     "minigrad.flow",
     "minigrad.flow.report",
     "minigrad.flow.measure",
+    "minigrad.flow.figures",
     "minigrad.flow.through_time",
     "minigrad.flow.verdict",
     "minigrad.flow.recorder",

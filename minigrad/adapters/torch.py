@@ -46,7 +46,6 @@ optimiser's step hooks (public).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,9 +56,8 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from minigrad.engine import ChainStep, Node
-from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
-from minigrad.flow.verdict import layer_verdict
-from minigrad.names import ACTIVATIONS
+from minigrad.flow.figures import layer_figures
+from minigrad.flow.report import FlowReport, LayerFlow, rows_of
 from minigrad.tensor_ops import unbroadcast
 
 __all__ = [
@@ -332,53 +330,28 @@ def gradient_flow(model: torch.nn.Module, x: Any, y: Any, loss: str | Callable =
 
 
 def _rows(calls: list[_Call], lr: float | None, grad_of: dict[int, Any]) -> list[LayerFlow]:
-    """The report's rows, as :mod:`minigrad.flow.measure` makes them (``grad_of``: each
-    parameter's gradient by id)."""
-    figures = [_figures(call, lr, grad_of.get(id(call.linear.weight))) for call in calls]
-    speeds = [f["speed"] for f in figures]
-    rows = []
-    for i, (call, f, gain) in enumerate(zip(calls, figures, layer_gains(speeds))):
-        n_out, n_in = call.linear.weight.shape
-        f.update(index=i + 1, role="output" if i == len(calls) - 1 else f"hidden {i + 1}",
-                 name=call.name, n_in=n_in, n_out=n_out, activation=call.activation,
-                 residual=False, gain=gain)
-        rows.append(LayerFlow(**f, verdict=layer_verdict(i, speeds, f)))
-    return rows
-
-
-def _figures(call: _Call, lr: float | None, weight_grad: Any) -> dict[str, Any]:
-    """Speed, norms, activation statistics and ratios of one call (numpy, on the CPU)."""
-    weight = call.linear.weight
-    n_out, n_in = weight.shape
-    z = call.z
-    delta = np.zeros(tuple(z.shape), dtype=_numpy(weight).dtype) if call.delta is None \
-        else _numpy(call.delta)
-    delta2 = delta.reshape(-1, n_out)  # (N, n_out); a (N, T, n_out) z counts every position
-    dw = None if weight_grad is None or call.shared else _numpy(weight_grad)
-    if dw is None:  # this call's own part: delta^T a^{l-1}
-        dw = delta2.T @ _numpy(call.x).reshape(-1, n_in)
-    w = _numpy(weight)
-    dw_norm, w_norm, w_std = float(np.linalg.norm(dw)), float(np.linalg.norm(w)), float(w.std())
-    a = _numpy(call.a)
-    update = None
-    if lr is not None and dw_norm > 0 and w_norm > 0 and not call.frozen:
-        update = math.log10(lr * dw_norm / w_norm)
-    activation = ACTIVATIONS.get(call.activation)
-    if activation is not None:
-        saturation = activation.saturation(a)
-    else:
-        saturation = 0.0 if call.activation == "identity" else None
-    if call.activation == "identity":
-        mean_derivative = 1.0
-    elif call.activation in _DERIVATIVE_OF_OUTPUT:
-        mean_derivative = float(np.mean(_DERIVATIVE_OF_OUTPUT[call.activation](a)))
-    else:
-        mean_derivative = None
-    return dict(frozen=call.frozen, speed=float(np.linalg.norm(delta2.sum(axis=0))),
-                weight_grad_norm=dw_norm, weight_norm=w_norm,
-                act_mean=float(a.mean()), act_std=float(a.std()), saturation=saturation,
-                mean_dsigma=mean_derivative,
-                grad_data=float(dw.std()) / w_std if w_std > 0 else None, update_data=update)
+    """The report's rows, as :mod:`minigrad.flow.measure` makes them, from numpy copies on the
+    CPU (``grad_of``: each parameter's gradient by id)."""
+    layers = []
+    for call in calls:
+        weight = call.linear.weight
+        weight_grad = grad_of.get(id(weight))
+        a = _numpy(call.a)
+        if call.activation == "identity":
+            mean_derivative = 1.0
+        elif call.activation in _DERIVATIVE_OF_OUTPUT:
+            mean_derivative = float(np.mean(_DERIVATIVE_OF_OUTPUT[call.activation](a)))
+        else:
+            mean_derivative = None
+        figures = layer_figures(
+            delta=np.zeros(tuple(call.z.shape), dtype=_numpy(weight).dtype)
+            if call.delta is None else _numpy(call.delta),
+            x=_numpy(call.x), w=_numpy(weight),
+            dw=None if weight_grad is None or call.shared else _numpy(weight_grad), a=a,
+            activation=call.activation, mean_derivative=mean_derivative, lr=lr,
+            frozen=call.frozen)
+        layers.append(dict(figures, name=call.name, residual=False))
+    return rows_of(layers)
 
 
 _vdot = np.vdot  # bench_torch_flow: bound once, the recorder calls squared_norms every step

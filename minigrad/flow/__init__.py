@@ -10,6 +10,8 @@ The floor has four rooms, measurement apart from the report:
 - :mod:`~minigrad.flow.report`: :class:`FlowReport` and :class:`LayerFlow`, plain data (a
   table, CSV, JSON) that any engine's measurement fills and that pictures and files read;
 - :mod:`~minigrad.flow.measure`: :func:`gradient_flow`, the measurement on a minigrad model;
+- :mod:`~minigrad.flow.figures`: a layer's figures from numpy arrays, the measurement's
+  engine-neutral core (PyTorch's adapter hands its arrays to it too);
 - :mod:`~minigrad.flow.verdict`: the words of each row's verdict and of the summary;
 - :mod:`~minigrad.flow.recorder`: :class:`FlowRecorder`, the same measurement during training.
 
@@ -18,9 +20,10 @@ a report are in :mod:`minigrad.viz` (``draw_layers``, ``plot_speeds``, ``plot_cu
 book's 500-epoch experiment is :func:`minigrad.train.speed_of_learning_curves`.
 """
 
-from minigrad.flow.measure import gradient_flow, linear_layers, speed_of_learning
+from minigrad.flow.figures import speed_of_learning
+from minigrad.flow.measure import gradient_flow, linear_layers
 from minigrad.flow.recorder import FlowRecorder
-from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
+from minigrad.flow.report import FlowReport, LayerFlow, layer_gains, rows_of
 from minigrad.names import gain_label
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "linear_layers",
     "speed_of_learning",
     "layer_gains",
+    "rows_of",
     "gain_label",
 ]
 

@@ -23,7 +23,6 @@ delta^l = dC/dz^l in ``z.grad``, and for each layer (batch of N, Nielsen's notat
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ import numpy as np
 
 from minigrad.adapters import is_torch
 from minigrad.engine import Node, topological_order
-from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
-from minigrad.flow.verdict import layer_verdict
+from minigrad.flow.figures import layer_figures
+from minigrad.flow.report import FlowReport, LayerFlow, rows_of
 from minigrad.names import ACTIVATIONS, network_layers
 from minigrad.nn.layers import Linear, Residual
 from minigrad.nn.losses import loss_function
@@ -42,22 +41,13 @@ from minigrad.nn.module import Module
 from minigrad.nn.norms import BatchNorm1d
 from minigrad.tensor import Tensor
 
-__all__ = ["gradient_flow", "linear_layers", "speed_of_learning"]
+__all__ = ["gradient_flow", "linear_layers"]
 
 
 def linear_layers(model: Module) -> list[tuple[str, Linear]]:
     """(name, Linear) for every Linear layer of ``model``, in definition order."""
     return [(path or "linear", module) for path, module in model.named_modules()
             if isinstance(module, Linear)]
-
-
-def speed_of_learning(delta: np.ndarray) -> float:
-    """Nielsen's s_l = || sum over the batch of dC/dz^l || (= ||dC/db^l|| for a batch-mean cost).
-
-    ``delta``: dC/dz^l of shape (N, n_out), or (n_out,) for a single example.
-    """
-    delta = np.asarray(delta)
-    return float(np.linalg.norm(delta.sum(axis=0) if delta.ndim == 2 else delta))
 
 
 @dataclass
@@ -180,45 +170,18 @@ def gradient_flow(model: Module, x: Any, y: Any, loss: str | Callable = "cross_e
 
 def _rows(calls: list[_Call], lr: float | None) -> list[LayerFlow]:
     """The report's rows, from the graph's nodes and the gradients of the backward pass."""
-    figures = [_figures(call, lr) for call in calls]
-    speeds = [f["speed"] for f in figures]
-    gains = layer_gains(speeds)
-    rows = []
-    for i, (call, f, gain) in enumerate(zip(calls, figures, gains)):
-        weight = call.linear.weight
-        f.update(index=i + 1, role="output" if i == len(calls) - 1 else f"hidden {i + 1}",
-                 name=call.name, n_in=weight.shape[1], n_out=weight.shape[0],
-                 activation=call.activation, residual=call.residual, gain=gain)
-        rows.append(LayerFlow(**f, verdict=layer_verdict(i, speeds, f)))
-    return rows
-
-
-def _figures(call: _Call, lr: float | None) -> dict[str, Any]:
-    """The numbers of one layer: speed, norms, activation statistics, ratios."""
-    z = call.z
-    delta = z.grad  # dC/dz^l, (N, n_out): the per-example deltas divided by N
-    if delta is None:  # nothing below needed a gradient: none flows here
-        delta = np.zeros_like(z.data)
-    w = call.linear.weight
-    dw = w.grad  # (n_out, n_in)
-    if dw is None or call.shared:  # this call's own part: delta^T a^{l-1}
-        dw = delta.T @ z.parents[0].data
-    dw_norm, w_norm = float(np.linalg.norm(dw)), float(np.linalg.norm(w.data))
-    w_std = float(w.data.std())
-    a = call.a.data
-    update = None
-    if lr is not None and dw_norm > 0 and w_norm > 0 and not call.frozen:
-        update = math.log10(lr * dw_norm / w_norm)
-    activation = ACTIVATIONS.get(call.activation)
-    if activation is not None:
-        saturation = activation.saturation(a)
-    else:
-        saturation = 0.0 if call.activation == "identity" else None
-    return dict(frozen=call.frozen, speed=speed_of_learning(delta), weight_grad_norm=dw_norm,
-                weight_norm=w_norm,
-                act_mean=float(a.mean()), act_std=float(a.std()), saturation=saturation,
-                mean_dsigma=_mean_derivative(call),
-                grad_data=float(dw.std()) / w_std if w_std > 0 else None, update_data=update)
+    layers = []
+    for call in calls:
+        delta = call.z.grad  # dC/dz^l, (N, n_out): the per-example deltas divided by N
+        w = call.linear.weight
+        figures = layer_figures(
+            delta=np.zeros_like(call.z.data) if delta is None else delta,  # none flowed here
+            x=call.z.parents[0].data, w=w.data,
+            dw=None if w.grad is None or call.shared else w.grad, a=call.a.data,
+            activation=call.activation, mean_derivative=_mean_derivative(call), lr=lr,
+            frozen=call.frozen)
+        layers.append(dict(figures, name=call.name, residual=call.residual))
+    return rows_of(layers)
 
 
 def _mean_derivative(call: _Call) -> float | None:

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from minigrad.files import replacing, write_text
-from minigrad.flow.verdict import summary_sentence
+from minigrad.flow.verdict import layer_verdict, summary_sentence
 from minigrad.names import gain_label
 
-__all__ = ["LayerFlow", "FlowReport", "layer_gains", "FIELDS"]
+__all__ = ["LayerFlow", "FlowReport", "layer_gains", "rows_of", "FIELDS"]
 
 # The table's columns: title and format spec (the cells are preformatted strings).
 _COLUMNS = [("layer", "<8"), ("size", ">8"), ("act.", "<7"), ("speed s_l", ">9"),
@@ -73,6 +73,20 @@ def layer_gains(speeds: list[float]) -> list[float | None]:
     """
     return [lower / upper if upper > 0 else None
             for lower, upper in zip(speeds, speeds[1:])] + [None]
+
+
+def rows_of(layers: list[dict[str, Any]]) -> list[LayerFlow]:
+    """The report's rows from each layer's figures, in order, whatever engine measured them:
+    a dict per layer with every :class:`LayerFlow` field but ``index``, ``role``, ``gain`` and
+    ``verdict``, which are added here (the gains by :func:`layer_gains`, the words by
+    :func:`minigrad.flow.verdict.layer_verdict`), the same way for every engine."""
+    speeds = [figures["speed"] for figures in layers]
+    rows = []
+    for i, (figures, gain) in enumerate(zip(layers, layer_gains(speeds))):
+        figures = dict(figures, index=i + 1, gain=gain,
+                       role="output" if i == len(layers) - 1 else f"hidden {i + 1}")
+        rows.append(LayerFlow(**figures, verdict=layer_verdict(i, speeds, figures)))
+    return rows
 
 
 @dataclass

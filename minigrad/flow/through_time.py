@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import topological_order
-from minigrad.flow.measure import speed_of_learning
+from minigrad.flow.figures import speed_of_learning
 from minigrad.flow.report import FlowReport, LayerFlow, layer_gains
 from minigrad.names import ACTIVATIONS, gain_label, ratio_text
 from minigrad.nn.losses import loss_function
