@@ -64,6 +64,7 @@ class Node:
     The engine reads a node's ``_parents`` and calls its ``_pass_down`` (and, when observed,
     ``_vjp`` and ``local_derivatives``). Here they come from ``_rule(_ctx, upstream)``, as Tensor
     ops make them; Value keeps its parents and local derivatives in slots and overrides them.
+    ``_op`` is '' exactly when the node is a leaf (no parents): the graph walk reads it.
     """
 
     __slots__ = ("data", "grad", "label", "_parents", "_op", "_rule", "_ctx", "__weakref__")
@@ -146,7 +147,8 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
             if parents or leaves:
                 stack.append((item,))
                 for parent in parents:
-                    if parent not in visited:
+                    # a leaf's op is '': bench_mlp: without leaves, they are not even pushed
+                    if parent not in visited and (leaves or parent._op):
                         stack.append(parent)
     return order
 

@@ -159,11 +159,11 @@ class Tensor(Node):
         out.data = data
         out.grad = None
         out.label = ""
-        for parent in parents:
-            if parent.requires_grad and engine._grad_enabled:
+        for parent in parents if engine._grad_enabled else ():
+            if parent.requires_grad:
                 out.requires_grad = True
                 out._parents = parents
-                out._op = op
+                out._op = op or "op"  # never '': the engine takes a node without an op for a leaf
                 out._rule = rule
                 out._ctx = ctx
                 out._at = _edits  # the edit clock at the forward (the version check)

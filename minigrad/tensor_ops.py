@@ -26,6 +26,7 @@ nodes. Your own op can be written the same way and recorded with
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,12 +58,11 @@ def _saw(kind: str, flag: int) -> None:
 try:
     from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
 
-    _QUIET_STATE = _make_extobj(over="call", invalid="call", call=_saw)
-
-    def quiet() -> Any:
-        """Turn numpy's overflow and invalid-value warnings off; ``loud(token)`` undoes it."""
-        return _extobj_contextvar.set(_QUIET_STATE)
-
+    # quiet(): turn numpy's overflow and invalid-value warnings off; loud(token) undoes it.
+    # bench_mlp: a partial of the context variable's set is a C call, not a Python frame (seven
+    # calls a training step)
+    quiet = functools.partial(_extobj_contextvar.set,
+                              _make_extobj(over="call", invalid="call", call=_saw))
     loud = _extobj_contextvar.reset
 except ImportError:  # another numpy: the public (slower) way
     def quiet() -> Any:

@@ -135,7 +135,7 @@ class Value(Node):
         if len(local) != len(parents):
             raise ValueError(f"Value.from_op {op}: {len(parents)} parents but {len(local)} "
                              "local derivatives")
-        return _result(float(data), parents, op, local)
+        return _result(float(data), parents, op or "op", local)  # '' is a leaf's op
 
     @property
     def _parents(self) -> tuple[Value, ...]:  # Node.parents reads it

@@ -95,6 +95,18 @@ def test_without_leaves_the_order_holds_only_the_nodes_made_by_ops() -> None:
     assert [node.op for node in topological_order(y, leaves=False)] == ["*", "+"]
 
 
+def test_a_user_op_named_with_the_empty_string_is_still_walked() -> None:
+    """The walk takes a node whose op is '' for a leaf, so from_op never records '' as a name."""
+    a = Value(3.0)
+    v = Value.from_op(a.data * 2.0, (a,), "", (2.0,))
+    (v * v).backward()
+    assert v.op == "op" and a.grad == 2.0 * 2.0 * 6.0
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    t = Tensor.from_op(x.data * 3.0, (x,), "", lambda ctx, g: (g * 3.0,), None)
+    (t * t).sum().backward()
+    assert t.op == "op" and x.grad.tolist() == [18.0, -36.0]
+
+
 def test_parents_are_an_ordered_tuple_that_keeps_repeats() -> None:
     """a + a has two edges to a; a - b keeps the argument order."""
     a, b = Value(2.0), Value(5.0)

@@ -437,7 +437,8 @@ class TorchNode(Node):
 
     def __init__(self, op: str, parents: tuple[TorchNode, ...], data: Any, *, fn: Any = None,
                  tensor: Any = None, requires_grad: bool = True, label: str = "") -> None:
-        self._parents, self._op, self.data, self.grad, self.label = parents, op, data, None, label
+        self._parents, self.data, self.grad, self.label = parents, data, None, label
+        self._op = op or ("op" if parents else "")  # '' marks a leaf (engine.topological_order)
         self._rule = self._ctx = None
         self.fn, self.tensor, self.requires_grad = fn, tensor, requires_grad
         self.locals: tuple[Any, ...] = (None,) * len(parents)
