@@ -44,6 +44,13 @@ def edges(graph: graphviz.Digraph) -> list[tuple[str, str, dict[str, str]]]:
     return out
 
 
+def edge_text(label: str) -> str:
+    """What an edge label reads: its lines (set beside the edge with no-break spaces and line
+    ends, ``labels.edge_label``) without the spacing, joined by newlines."""
+    lines = re.split(r"\\[lnr]", label.replace("\u00a0", " "))
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
 def node_count(graph: graphviz.Digraph) -> int:
     """Nodes declared in the DOT source (lines 'id [label=...'), legend excluded."""
     names = [m.group(1) for m in map(re.compile(r"^\s*(\w+) \[").match, graph.source.splitlines())
@@ -93,7 +100,8 @@ def test_dot_numbers_are_the_engine_numbers(x: float, y: float, z: float) -> Non
     drawn = Counter()
     for tail, head, a in edges(graph):
         if head.endswith("_op") and tail.startswith("n"):
-            drawn[(tail, head, a["label"], a["tooltip"].split("; ")[0].split(" = ")[1])] += 1
+            drawn[(tail, head, edge_text(a["label"]),
+                   a["tooltip"].split("; ")[0].split(" = ")[1])] += 1
     expected = Counter()
     for node in order:
         for parent, local in zip(node.parents, node.local_derivatives()):
@@ -158,7 +166,7 @@ def test_colour_families_follow_shrink_and_grow() -> None:
     by_label = {}
     for _, head, attr in edges(draw_graph(y)):
         if "tooltip" in attr and head.endswith("_op"):
-            by_label[attr["label"]] = attr["color"]
+            by_label[edge_text(attr["label"])] = attr["color"]
     blues = {"#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"}
     reds = {"#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"}
     assert by_label["10"] in reds  # d(a*big)/da = 10: the gradient grows
@@ -635,9 +643,12 @@ def test_the_two_pictures_of_one_model_print_the_same_gains() -> None:
     report = gradient_flow(model, x, labels)
     cost = nn.cross_entropy_loss(model(x), labels)
     cost.backward()
-    edge = re.compile(r"layer\d+ -> layer\d+ \[label=\"?([^\" \]]+)")
-    collapsed = edge.findall(draw_graph(cost, max_nodes=5).source)
-    layers = edge.findall(draw_layers(report).source)
+    def gains(graph: graphviz.Digraph) -> list[str]:
+        return [edge_text(a["label"]) for tail, head, a in edges(graph)
+                if tail.startswith("layer") and head.startswith("layer")]
+
+    collapsed = gains(draw_graph(cost, max_nodes=5))
+    layers = gains(draw_layers(report))
     speeds = [np.linalg.norm(m.bias.grad) for m in model.layers[::2]]
     expected = [f"x{ratio_text(lower / upper)}" for lower, upper in zip(speeds, speeds[1:])]
     assert collapsed == layers == expected

@@ -18,8 +18,11 @@ unlabelled one-number output C.
 
 The picture only reads the graph: stored data, stored gradients and each node's
 ``local_derivatives()``, or a :class:`~minigrad.trace.Trace` for exact per-edge tensor
-contributions. It never runs a backward pass of its own. Past ``max_nodes`` it collapses: one
-box per layer for a network built from ``linear`` ops, else a summary box, and says so.
+contributions. It never runs a backward pass of its own. Edge labels sit beside their lines
+(``labels.edge_label``), the legend in its box above the output. A graph too wide or too big to
+read in a notebook cell at full detail is drawn ``compact``: one small box per value (its name
+or op over its grad), the edges' numbers in their tooltips. Past ``max_nodes`` it collapses:
+one box per layer for a network built from ``linear`` ops, else a summary box, and says so.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from minigrad.names import (
 )
 from minigrad.trace import Trace, holds_array, summarize
 from minigrad.viz.labels import (
+    edge_label,
     escape_plain,
     escape_record,
     plain_label,
@@ -67,6 +71,13 @@ __all__ = ["draw_graph", "SHOW_OPTIONS", "ACTIVATION_OPS"]  # ACTIVATION_OPS: re
 
 SHOW_OPTIONS = ("data", "grad", "local", "contribution")
 RANKDIRS = ("BT", "TB", "LR", "RL")
+# Drawn compact (see draw_graph) past this many nodes, or this many values side by side: a row
+# of five full boxes is too wide for a notebook cell to show at a readable size.
+COMPACT_FROM, COMPACT_WIDTH = 60, 4
+LAYOUT = {"nodesep": "0.3", "ranksep": "0.4"}
+COMPACT_LAYOUT = {"nodesep": "0.06", "ranksep": "0.2"}
+COMPACT_NOTE = ("each box: its name, or the op that made it, over its grad dC/d node; "
+                "an edge's numbers: its tooltip")
 
 
 def draw_graph(
@@ -78,6 +89,7 @@ def draw_graph(
     max_nodes: int = 150,
     legend: bool = True,
     title: str | None = None,
+    compact: bool | None = None,
 ) -> graphviz.Digraph:
     """The backward graph of ``root`` as a graphviz Digraph (output on top with ``"BT"``).
 
@@ -86,6 +98,10 @@ def draw_graph(
     ``trace``: a Trace of ``root`` (gives tensor edges their exact contributions); without one,
     Value edges use local x upstream from the stored numbers, tensor edges the parent's total
     gradient. ``show``: any of "data", "grad" (on nodes), "local", "contribution" (on edges).
+    ``compact`` (default: past ``COMPACT_FROM`` nodes, or ``COMPACT_WIDTH`` values side by side):
+    each value and its op one small box (its name or op over its grad, 3 digits), no numbers on
+    the edges (they are in the tooltips), so a graph of a few hundred nodes stays readable at
+    the width of a notebook cell.
     """
     if is_torch(root):  # a PyTorch tensor (minigrad.adapters.torch)
         if trace is not None:  # its trace: the steps and gradients of that pass
@@ -109,21 +125,34 @@ def draw_graph(
     if max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1, got {max_nodes}")
     order = topological_order(root)  # each node after its parents; iterative
-    graph = _new_graph(rankdir, title)
     if len(order) > max_nodes:
+        graph = _new_graph(rankdir, title, compact=False)
         is_network = holds_array(root) and any(n.op == "linear" for n in order)
         if is_network:
             _draw_layers(graph, root, order, max_nodes, rankdir, legend)
         else:
             _draw_summary(graph, root, order, max_nodes, rankdir)
         return graph
-    _draw_nodes(graph, root, order, trace, rankdir, set(show), legend)
+    if compact is None:
+        compact = len(order) > COMPACT_FROM or _widest(root, order) > COMPACT_WIDTH
+    graph = _new_graph(rankdir, title, compact)
+    _draw_nodes(graph, root, order, trace, rankdir, set(show), legend, compact)
     return graph
 
 
-def _new_graph(rankdir: str, title: str | None) -> graphviz.Digraph:
-    graph = Picture("backward", graph_attr={"rankdir": rankdir, "nodesep": "0.3",
-                                            "ranksep": "0.4", "fontsize": "12"},
+def _widest(root: Node, order: list[Node]) -> int:
+    """The most values on one level, levels counted from the root by the longest path (as dot
+    ranks them: a leaf just below the node that uses it)."""
+    level = {root: 0}
+    for node in reversed(order):  # every node before its parents
+        for parent in node.parents:
+            level[parent] = max(level.get(parent, 0), level[node] + 1)
+    return max(Counter(level.values()).values())
+
+
+def _new_graph(rankdir: str, title: str | None, compact: bool) -> graphviz.Digraph:
+    graph = Picture("backward", graph_attr={"rankdir": rankdir, "fontsize": "12",
+                                            **(COMPACT_LAYOUT if compact else LAYOUT)},
                     node_attr={"fontsize": "11"}, edge_attr={"fontsize": "10"})
     if title:
         graph.attr(label=plain_label(title), labelloc="t")
@@ -151,7 +180,7 @@ def _tagged(tag: str, lines: list[str], rankdir: str) -> str:
 
 # ---- every node ---------------------------------------------------------------------------------
 def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: Trace | None,
-                rankdir: str, show: set[str], legend: bool) -> None:
+                rankdir: str, show: set[str], legend: bool, compact: bool) -> None:
     is_tensor = holds_array(root)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
     namer = trace.names if trace is not None else NodeNames(root, order)
@@ -169,14 +198,18 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
     scale = LogScale(e["size"] for e in edges)
 
     for node in order:
-        if is_tensor:
+        if compact:
+            label, tooltip = _compact_label(node, grads[node], names[node], show)
+        elif is_tensor:
             label, tooltip = _tensor_label(node, grads[node], names[node], show, rankdir)
         else:
             fields, tooltip = _value_fields(node, grads[node], show)
             label = _record(fields, rankdir)
-        graph.node(ids[node], label, shape="record", tooltip=escape_plain(tooltip),
-                   penwidth="2" if node is root else "1")
-        if node.parents:
+        shape = {"shape": "box", "margin": "0.02,0.01", "width": "0", "height": "0"} \
+            if compact else {"shape": "record"}
+        graph.node(ids[node], label, tooltip=escape_plain(tooltip),
+                   penwidth="2" if node is root else "1", **shape)
+        if node.parents and not compact:
             graph.node(ids[node] + "_op", escape_plain(node.op), shape="ellipse",
                        fontsize="10", height="0.3", width="0.4", margin="0.02",
                        tooltip=escape_plain(f"op {node.op} makes {names[node]}"))
@@ -185,12 +218,16 @@ def _draw_nodes(graph: graphviz.Digraph, root: Node, order: list[Node], trace: T
 
     for e in edges:
         node, parent = e["node"], e["parent"]
-        graph.edge(ids[parent], ids[node] + "_op", **_edge_attrs(e, names, show, scale))
+        attrs = _edge_attrs(e, names, show, scale, rankdir)
+        if compact:  # the op is inside the node's box; the numbers in the tooltip only
+            del attrs["label"]
+            attrs.update(arrowsize="0.5", penwidth=f"{0.6 * float(attrs['penwidth']):.2f}")
+        graph.edge(ids[parent], ids[node] + ("" if compact else "_op"), **attrs)
     if legend and edges:
         what = "gradient each edge carries" if (trace or not is_tensor) else \
             "gradient at the parent"
-        add_gradient_legend(graph, scale, what=what, beside=ids[root],
-                            note="edge number: the local derivative d node / d parent")
+        add_gradient_legend(graph, scale, what=what, beside=ids[root], note=COMPACT_NOTE
+                            if compact else "edge number: the local derivative d node / d parent")
 
 
 def _value_fields(node: Node, gradient: float, show: set[str]) -> tuple[list[str], str]:
@@ -200,6 +237,22 @@ def _value_fields(node: Node, gradient: float, show: set[str]) -> tuple[list[str
     if "grad" in show:
         fields.append(f"grad {fmt(gradient)}")
     return fields or [" "], f"data = {fmt_exact(node.data)}; grad = {fmt_exact(gradient)}"
+
+
+def _compact_label(node: Node, gradient: Any, name: str, show: set[str]) -> tuple[str, str]:
+    """A small box: the name (or the op that made the node) over its grad in 3 digits."""
+    lines = [f"{node.label} = {node.op}" if node.label and node.parents else
+             node.label or (node.op if node.parents else name)]
+    grad = summarize(gradient)
+    if "grad" in show:
+        lines.append("—" if grad is None else fmt(np.asarray(gradient).item(), 3)
+                     if not grad.shape else f"‖grad‖ {fmt(grad.norm, 3)}")
+    data = np.asarray(node.data)
+    tooltip = (f"{name} = {node.op}; " if node.parents else f"{name}; ") + (
+        f"data = {fmt_exact(data.item())}" if data.size == 1 else f"shape {data.shape}") + (
+        "; grad None" if grad is None else f"; grad = {fmt_exact(np.asarray(gradient).item())}"
+        if not grad.shape else f"; ‖grad‖ = {grad.norm!r}")
+    return plain_label("\n".join(lines)), tooltip
 
 
 def _tensor_label(node: Node, gradient: Any, name: str, show: set[str],
@@ -247,7 +300,7 @@ def _edge(node: Node, index: int, parent: Node, steps: dict, grads: dict,
 
 
 def _edge_attrs(e: dict[str, Any], names: dict[Node, str], show: set[str],
-                scale: LogScale) -> dict[str, str]:
+                scale: LogScale, rankdir: str) -> dict[str, str]:
     """Label, tooltip and style of one edge, drawn parent -> op with the arrow at the parent."""
     node, parent = names[e["node"]], names[e["parent"]]
     lines: list[str] = []
@@ -274,7 +327,7 @@ def _edge_attrs(e: dict[str, Any], names: dict[Node, str], show: set[str],
             lines.append("(no grad)")
         tooltip = (f"d{node}/d{parent}: {local if local is not None else 'not described'}; "
                    f"gradient size {e['size']!r}")
-    return {"label": plain_label("\n".join(lines)),
+    return {"label": edge_label("\n".join(lines), rankdir),
             "tooltip": escape_plain(tooltip), "dir": "back",
             **edge_style(e["size"], e["gain"], scale)}
 
@@ -311,7 +364,8 @@ def _draw_layers(graph: graphviz.Digraph, root: Node, order: list[Node], max_nod
                    style="filled", fillcolor=fill_color(gain, scale.position(speed or 0.0)))
         if i:
             previous = speeds[i - 1]
-            graph.edge(f"layer{i - 1}", f"layer{i}", dir="back", label=gain_label(gains[i - 1]),
+            graph.edge(f"layer{i - 1}", f"layer{i}", dir="back",
+                       label=edge_label(gain_label(gains[i - 1]), rankdir),
                        **edge_style(previous, gains[i - 1], scale))
     first_input = layers[0][0].parents[0]
     graph.node("input", _tagged(first_input.label or "input", [f"shape {first_input.data.shape}"],

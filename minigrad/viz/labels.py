@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import textwrap
 
-__all__ = ["FONT", "visible", "escape_record", "escape_plain", "plain_label", "wrap"]
+__all__ = ["FONT", "visible", "escape_record", "escape_plain", "plain_label", "wrap",
+           "edge_label"]
 
 FONT = "Verdana"  # one font for graph, node and edge labels (why Verdana: see above)
+NBSP = "\u00a0"  # a space that no SVG viewer collapses
 
 def _shown(ch: str) -> str:
     """One character as it should read: a control character (C0 but line breaks, DEL, C1) as
@@ -63,3 +65,18 @@ def plain_label(text: str) -> str:
 def wrap(text: str, width: int = 60) -> str:
     """Text broken at spaces into lines of at most ``width`` characters (plain-label newlines)."""
     return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
+
+
+def edge_label(text: str, rankdir: str = "TB") -> str:
+    r"""Text (real newlines) as a plain edge label that reads beside its edge, clear of the line.
+
+    Graphviz sets an edge's label against the edge, just to its right when the ranks run up or
+    down and just above it when they run across, so the text touches the line (and crosses it
+    where the edge slants). Up or down, the lines are left-aligned (``\l``) after two no-break
+    spaces; across, an empty line goes beneath them."""
+    if not text:
+        return ""
+    lines = escape_plain(text).split("\n")
+    if rankdir in ("LR", "RL"):
+        return "\\n".join(lines) + "\\n" + NBSP
+    return "".join(f"{NBSP * 2}{line}\\l" for line in lines)

@@ -28,7 +28,7 @@ from minigrad.names import (
     layer_names,
     superscript,
 )
-from minigrad.viz.labels import FONT, escape_plain, escape_record, plain_label, wrap
+from minigrad.viz.labels import FONT, edge_label, escape_plain, escape_record, plain_label, wrap
 from minigrad.viz.render import Picture
 
 __all__ = [
@@ -137,8 +137,9 @@ def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str =
 
     The words are the cluster's label; beneath them one row of sample edges per colour family,
     side by side when the graph's ranks run up or down (the legend then takes a single rank),
-    stacked when they run across. ``beside``: a node whose rank the legend shares (the output,
-    on top, where there is room), so it opens no gap between the graph's own ranks. ``what``
+    stacked when they run across. ``beside``: the node the legend goes one rank past (the
+    output: above it when the ranks run up, where there is room), so it opens no gap between
+    the graph's own ranks and never widens the widest of them. ``what``
     names the size being coloured ("gradient each edge carries"); ``gain_is`` says what the gain
     compares in this picture (always after / before on the way down: docs/glossary.md).
     """
@@ -170,7 +171,9 @@ def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str =
                     rank.node(ids[i], "", shape="point", width="0.05", color=GREYS[3])
                 for i, t in enumerate(ticks):
                     size = scale.magnitude(t)
-                    rank.edge(ids[i], ids[i + 1], label=fmt(size, 2), fontsize="9",
+                    # across, a label would sit on its line (a flat edge's sits beneath it)
+                    tick = edge_label(fmt(size, 2), rankdir) if across else fmt(size, 2)
+                    rank.edge(ids[i], ids[i + 1], label=tick, fontsize="9",
                               arrowhead="none", **edge_style(size, gain, scale))
                 if previous is not None:  # "shrinks" before "grows": left of it, or above
                     with rank.subgraph() as first:  # (a flat edge puts its tail first)
@@ -178,9 +181,7 @@ def add_gradient_legend(graph: graphviz.Digraph, scale: LogScale, *, what: str =
                         first.edge(previous, ids[0], style="invis")
                 previous = ids[0] if across else ids[-1]
     if beside is not None and not across:
-        # Same rank as ``beside``, without a flat edge: Graphviz before 2.44 drops flat edges
-        # at record nodes ("lost ... edge"), and ``beside`` is usually a record.
-        with graph.subgraph() as same:
-            same.attr(rank="same")
-            same.node(beside)
-            same.node("legend_shrinks_0")
+        # One rank past ``beside`` (above the output when the ranks run up), by an invisible
+        # edge: rank=same with a node outside the cluster pulls the legend's first node out of
+        # its box, and a flat edge at a record node is lost by Graphviz before 2.44.
+        graph.edge(beside, "legend_shrinks_0", style="invis")
