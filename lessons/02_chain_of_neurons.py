@@ -117,10 +117,11 @@ print(f"eq. 122 from the forward values: {eq122:.10g}")
 # %% [markdown]
 # ## The picture
 #
-# `draw_chain(path)` draws the same product: one box per factor in the order of the equation,
-# the running product under each, the pairs w_j sigma'(z_j) framed with their product (the
-# number that decides whether the gradient shrinks or grows through layer j), blue for
-# factors that shrink the gradient (|f| < 1), red for those that grow it.
+# `draw_chain(path)` draws the same product: one box per factor, read left to right in the
+# order backprop multiplies them (from dC/da_4, where it starts, to dC/db_1), the running
+# product under each, the pairs sigma'(z_j) w_j framed with their product (the number that
+# decides whether the gradient shrinks or grows through layer j), blue for factors that shrink
+# the gradient (|f| < 1), red for those that grow it. A row that is full continues below.
 
 # %%
 show(draw_chain(path), OUT / "chain.svg")

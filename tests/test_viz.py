@@ -60,24 +60,42 @@ def node_count(graph: graphviz.Digraph) -> int:
 
 
 def chain_rows(graph: graphviz.Digraph) -> list[list[str]]:
-    """The boxes of draw_chain's rows, in reading order, from the edges of its DOT source.
+    """The boxes of draw_chain's rows, in reading order (left to right, top to bottom), from
+    the edges of its DOT source.
 
-    Each row is a path of visible edges from its first node ("result", then "row1", "row2",
-    ...: an invisible chain on one rank that fixes their order); that first node is left out.
+    Each row is a path of visible edges from its first node ("start", then "cont1", "cont2",
+    ...: an invisible chain on one rank that stacks them) to its last: the marker "next1",
+    "next2", ... that says the row continues below, or the result. The markers are left out;
+    the result is the last row's last box. Every edge points forward (no ``dir=back``), each
+    node has one way on, and each marker that ends a row is matched by one that opens the next.
     """
-    visible = {tail: head for tail, head, a in edges(graph) if a.get("style") != "invis"}
+    visible: dict[str, str] = {}
+    for tail, head, a in edges(graph):
+        if a.get("style") != "invis":
+            assert a.get("dir", "forward") == "forward", (tail, head, a)
+            assert tail not in visible, f"{tail} has two ways on"
+            visible[tail] = head
     order = {tail: head for tail, head, a in edges(graph) if a.get("style") == "invis"}
-    starts = ["result"]
+    starts = ["start"]
     while starts[-1] in order:
         starts.append(order[starts[-1]])
     rows = []
-    for start in starts:
+    for k, start in enumerate(starts):
         row, node = [], start
         while node in visible:
             node = visible[node]
             row.append(node)
-        rows.append(row)
+        last = f"next{k + 1}" if k + 1 < len(starts) else "result"
+        assert row[-1] == last, (row, last)
+        assert starts[k] == ("start" if k == 0 else f"cont{k}")
+        rows.append(row[:-1] if k + 1 < len(starts) else row)
     return rows
+
+
+def chain_text(graph: graphviz.Digraph) -> str:
+    """draw_chain's DOT source with the line breaks inside its labels read as spaces: a box's
+    "∂C/∂z2\\n= 0.00242629" reads "∂C/∂z2 = 0.00242629"."""
+    return graph.source.replace("\\n", " ")
 
 
 def expression(x: float = 1.5, y: float = -0.7, z: float = 0.3) -> Value:
@@ -308,14 +326,15 @@ def test_chain_factors_are_named_from_the_graph_and_multiply_to_the_gradient() -
 def test_draw_chain_of_the_book_chain() -> None:
     chain = book_chain()
     path = trace(chain.cost).path(chain["b1"])
-    source = draw_chain(path).source
+    graph = draw_chain(path)
+    source = chain_text(graph)
     for p in path:
         if p.node.op == "sigmoid" or p.parent.label in ("a1", "a2", "a3"):
             assert f"{fmt(p.factor)} ↓" in source  # every factor here is below 1 in size
     assert "≤ ¼" in source
     pct = f"{chain.z[0].sigmoid().local_derivatives()[0] / 0.25:.0%} of the ¼ ceiling"
     assert pct in source
-    assert f"∂C/∂b1\\n= {fmt(chain['b1'].grad, 10)}" in source  # the result box
+    assert f"∂C/∂b1\\n= {fmt(chain['b1'].grad, 10)}" in graph.source  # the result box
     assert f"∂C/∂z2 = {fmt(chain['z2'].grad)}" in source
     assert source.count("subgraph cluster_pair") == 3  # w_j with sigma'(z_j)
     assert "w2·σ′(z2) = " in source
@@ -323,7 +342,7 @@ def test_draw_chain_of_the_book_chain() -> None:
 
 def test_draw_chain_of_the_exploding_construction() -> None:
     chain = exploding_chain(depth=4, weight=100.0)
-    source = draw_chain(trace(chain.cost).path(chain["b1"])).source
+    source = chain_text(draw_chain(trace(chain.cost).path(chain["b1"])))
     assert source.count("100 ↑") == 3 and source.count("0.25 ↓") == 4
     assert source.count("100% of the ¼ ceiling") == 4
     assert source.count("= 25 ↑") == 3  # every w_j sigma'(z_j) = 25, framed
@@ -349,21 +368,22 @@ def test_long_chains_fold_the_middle() -> None:
     source = graph.source
     assert "… 182 more factors …" in source  # 200 factors: 9 kept at each end
     rows = chain_rows(graph)
-    # 19 boxes read in the equation's order, in rows of at most 6 (balanced: 5, 5, 4, 5), no
-    # pair w_j sigma'(z_j) split between two rows.
-    assert sum(rows, []) == [f"f{i}" for i in range(9)] + ["folded"] + \
-        [f"f{i}" for i in range(191, 200)]
-    assert [len(r) for r in rows] == [5, 5, 4, 5]
-    # The kept factors, the folded box, the result, and the "…" that opens each further row.
-    assert node_count(graph) == 18 + 1 + 1 + (len(rows) - 1)
+    # 19 boxes and the result read in backprop's order, from ∂C/∂a100 (f199) to ∂C/∂b1, in
+    # rows of at most 5 boxes (balanced: 5, 4, 3, 4, 4), no pair σ′(z_j) w_j split between
+    # two rows.
+    assert sum(rows, []) == [f"f{i}" for i in range(199, 190, -1)] + ["folded"] + \
+        [f"f{i}" for i in range(8, -1, -1)] + ["result"]
+    assert [len(r) for r in rows] == [5, 4, 3, 4, 4]
+    # The kept factors, the folded box, the result, "start", and the two markers of each wrap.
+    assert node_count(graph) == 18 + 1 + 1 + 1 + 2 * (len(rows) - 1)
     assert "σ′(z1)" in source and "∂C/∂a100" in source
 
 
 def test_draw_chain_of_plain_factors() -> None:
     graph = draw_chain([("σ′(z1)", 0.2), ("w2", 3.0), ("σ′(z2)", 0.1), ("∂C/∂a2", 0.5)],
                        title="by hand")
-    source = graph.source
-    assert "0.2 ↓" in source and "3 ↑" in source and "product 0.03" in source
+    source = chain_text(graph)
+    assert "0.2 ↓" in source and "3 ↑" in source and "product = 0.03" in source
     assert "80% of the ¼ ceiling" in source and "w2·σ′(z2) = 0.3 ↓" in source
     factors, _ = chain_factors([("a", 2.0), ("b", -0.5)])
     assert [f.product for f in factors] == [-1.0, -0.5]
@@ -427,7 +447,9 @@ def test_a_tensor_chain_is_named_by_layer_and_shows_the_engine_numbers() -> None
         a = 1.0 / (1.0 + np.exp(-parents[-1].data))
         y = np.eye(2)[[0, 1, 1, 0, 1]]
         np.testing.assert_allclose(local, (a - y) / 5, rtol=1e-12, atol=1e-15)
-        assert f"mean|·| {fmt(np.abs((a - y) / 5).mean(), 3)}" in source
+        # the δᴸ box shows its norm; the size of its local Jacobian on request
+        assert f"mean|·| {fmt(np.abs((a - y) / 5).mean(), 3)}" in \
+            draw_chain(path, detail=True).source
 
 
 def test_a_chain_to_the_first_weights_ends_with_the_input() -> None:
@@ -445,9 +467,10 @@ def test_long_tensor_chains_wrap_into_rows_in_the_order_of_the_equation(per_row:
     path = trace(cost).path(model[0].bias)
     graph = draw_chain(path, per_row=per_row)
     rows = chain_rows(graph)
-    assert sum(rows, []) == [f"f{i}" for i in range(16)]
+    assert sum(rows, []) == [f"f{i}" for i in range(15, -1, -1)] + ["result"]  # backprop's order
     assert max(len(r) for r in rows) <= per_row
-    # As few rows as filling each up allows: Σ, 7 pairs σ′(zˡ)(wˡ⁺¹)ᵀ, δ⁸, pairs kept whole.
+    # As few rows as filling each up allows: δ⁸, 7 pairs (wˡ⁺¹)ᵀσ′(zˡ), Σ, the result; pairs
+    # kept whole.
     assert len(rows) == {2: 9, 4: 5, 6: 3}[per_row]
     row_of = {node: k for k, row in enumerate(rows) for node in row}
     clusters = re.findall(r"subgraph cluster_pair\d+ \{[^}]*?\b(f\d+) \[.*?\b(f\d+) \[",
@@ -462,11 +485,11 @@ def test_long_tensor_chains_wrap_into_rows_in_the_order_of_the_equation(per_row:
 def test_scalar_chains_wrap_too_and_the_book_chain_reads_in_two_rows() -> None:
     chain = neuron_chain([0.7] * 8, [0.1] * 8)
     rows = chain_rows(draw_chain(trace(chain.cost).path(chain["b1"])))
-    assert sum(rows, []) == [f"f{i}" for i in range(16)]
-    assert [len(r) for r in rows] == [5, 6, 5]  # σ′(z1) + 7 pairs w_j σ′(z_j) + ∂C/∂a8
-    book = book_chain()
+    assert sum(rows, []) == [f"f{i}" for i in range(15, -1, -1)] + ["result"]
+    assert [len(r) for r in rows] == [5, 4, 4, 4]  # ∂C/∂a8, 7 pairs σ′(z_j) w_j, σ′(z1), result
+    book = book_chain()  # the README's width (about 900 px) holds five boxes: two rows
     rows = chain_rows(draw_chain(trace(book.cost).path(book["b1"])))
-    assert [len(r) for r in rows] == [5, 3]
+    assert [len(r) for r in rows] == [5, 4]
 
 
 def test_every_picture_uses_one_font() -> None:
@@ -534,8 +557,9 @@ def test_svg_without_system_dot_has_the_factor_values(no_dot: None, tmp_path: Pa
     out = save(draw_chain(trace(chain.cost).path(chain["b1"])), tmp_path / "chain.svg")
     svg = html.unescape(out.read_text(encoding="utf-8"))
     assert "<svg" in svg
-    for text in ("σ′(z1)", "0.25 ↓", "100 ↑", "3906.25 × ∂C/∂a4", "w4·σ′(z4) = 25 ↑"):
-        assert text in svg
+    texts = [t.strip() for t in re.findall(r">([^<]*)</text>", svg)]
+    for text in ("× σ′(z1)", "0.25 ↓", "100 ↑", "= 3906.25", "× ∂C/∂a4", "w4·σ′(z4) = 25 ↑"):
+        assert text in texts  # each a line of its own (the result box: 3906.25 × ∂C/∂a4)
     e = expression()
     e.backward()
     svg = html.unescape(render_svg(draw_graph(e)))

@@ -9,29 +9,35 @@ r"""draw_chain: Nielsen's eq. 122 (and 124) as a picture, one box per factor, pr
     save(draw_chain(trace(chain.cost).path(chain["b1"])), "chain.svg")
     save(draw_chain([("σ′(z1)", 0.2), ("w2", 0.5), ("σ′(z2)", 0.1), ("∂C/∂a2", 0.3)]), "c.svg")
 
-The boxes read left to right as the equation does (first layer first, dC/da_L last). Beneath each
-factor is the running product of it and everything to its right: what backpropagation, which
-starts at dC/da_L and walks left, holds after multiplying by that factor (dC/dz_j after
-sigma'(z_j), dC/da_{j-1} after w_j). Factors that shrink the gradient are blue with ↓, those that
-grow it red with ↑; each sigma' box says how close it is to its ceiling of 1/4, and each pair
-that carries the gradient across one layer is framed with its product, the number that decides
-whether the gradient vanishes (< 1) or explodes (> 1). A long chain wraps into rows (``per_row``
-factor boxes at most); each new row starts with "…", continuing the one above.
+The picture reads left to right in the order backpropagation multiplies, which is the equation
+read from its right end: "start" points at dC/da_L (δᴸ for tensors), each box after it
+multiplies by one more factor ("× σ′(z4)", "× w4", ...), and the last box is the result,
+dC/db_1. Beneath each factor is the running product: what backprop holds after multiplying by it
+(dC/dz_j after sigma'(z_j), dC/da_{j-1} after w_j). The caption gives the equation in Nielsen's
+order and says the reading direction once. A long chain wraps like text: a row ends in an arrow
+to "continued below", and the next row opens with "continued from above"; rows hold ``per_row``
+boxes at most, and the pair that carries the gradient across one layer (framed, with its
+product: the number that decides whether the gradient vanishes, < 1, or explodes, > 1) is never
+split between rows. Factors that shrink the gradient are blue with ↓, those that grow it red
+with ↑; each sigma' box says how close it is to its ceiling of 1/4.
 
 Input: a path from :meth:`minigrad.trace.Trace.path`, or a list of (name, value) pairs in the
 order of the equation. Values: factors are named from the graph's labels (sigmoid -> "σ′(z1)",
 a product by a weight -> "w2"); the steps above the last activation merge into one "∂C/∂a4"
 factor; "+" steps, which multiply by exactly 1, are left out and counted. Tensors (a network of
 ``linear`` layers): factors are named by layer as in eq. 124, layers counted from the input
-(σ′(z¹), (w²)ᵀ, ..., δᴸ = (aᴸ − y)/N for the cross-entropy's output error, "Σ over the batch" for
-dz/db), each with its size (σ′: mean and max against the ¼ ceiling; a matrix: ‖J‖ and mean|J| of
-its local Jacobian) and, beneath, the norm of the gradient after it (‖δˡ‖) and the factor's gain
-‖after‖/‖before‖. Reads the trace; runs no backward pass.
+(δᴸ = (aᴸ − y)/N for the cross-entropy's output error, (wˡ)ᵀ, σ′(zˡ), ..., "Σ over the batch"
+for dz/db). Each tensor box shows one number, the factor's size (σ′: its mean, with its share
+of the ¼ ceiling; a matrix: ‖J‖ of its local Jacobian; δᴸ: its norm), and beneath it the norm
+of the gradient after it (‖δˡ‖) with the factor's gain ‖after‖/‖before‖; ``detail=True`` shows
+every number (σ′'s max, mean|J|, a weight matrix's shape). Reads the trace; runs no backward
+pass.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,10 +51,12 @@ from minigrad.viz.style import GREYS, family, fill_color, glyph
 
 __all__ = ["draw_chain", "chain_factors", "Factor", "SIGMA_CEILING", "PER_ROW"]
 
-# Factor boxes per row by default (a tensor's boxes are wider): the picture stays about twice as
-# wide as it is tall, so it reads on a page without zooming.
-PER_ROW = {"number": 6, "tensor": 4}
-_CAPTION_WIDTH = 96  # characters per caption line
+# Boxes per row by default, the result box included (a tensor's boxes are wider): the book's
+# 4-neuron chain reads in two rows at the README's width, about 900 px.
+PER_ROW = {"number": 5, "tensor": 4}
+_CAPTION_WIDTH = 104  # characters per caption line
+_FOLDED, _RESULT = -1, -2  # the units that are not factors: the folded middle, the result
+
 
 def _gain_text(gain: float) -> str:
     """'x0.21 ↓', 'x25 ↑' (``names.gain_label`` and its arrow), '' when undefined."""
@@ -59,14 +67,18 @@ def _gain_text(gain: float) -> str:
 
 # ---- the picture --------------------------------------------------------------------------------
 def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
-               max_factors: int = 30, per_row: int | None = None) -> graphviz.Digraph:
-    """The product of a path's factors as rows of boxes with running products beneath.
+               max_factors: int = 30, per_row: int | None = None,
+               detail: bool = False) -> graphviz.Digraph:
+    """The product of a path's factors as rows of boxes, in backprop's order, products beneath.
 
     ``path_or_factors``: ``trace(C).path(node)``, or (name, value) pairs in the order of the
-    equation (the first layer's factor first). ``title``: a first caption line, above the
-    equation. Past ``max_factors`` the middle is folded into one box that gives the count and
-    the product of the factors it hides. ``per_row``: factor boxes per row before the chain
-    wraps (default ``PER_ROW``: 6 numbers, 4 tensors); a framed pair is never split.
+    equation (the first layer's factor first). The boxes read left to right from where backprop
+    starts (dC/da_L, or δᴸ) to the result, and wrap like text. ``title``: a first caption line,
+    above the equation. Past ``max_factors`` the middle is folded into one box that gives the
+    count and the product of the factors it hides. ``per_row``: boxes per row, the result's
+    included, before the chain wraps (default ``PER_ROW``: 5 numbers, 4 tensors); a framed
+    pair is never split. ``detail``: every number of a tensor factor (σ′'s max, mean|J|, a
+    weight matrix's shape), not only its size; a chain of numbers shows all of them anyway.
     """
     if max_factors < 4:
         raise ValueError(f"draw_chain: max_factors must be at least 4, got {max_factors}")
@@ -77,10 +89,10 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
     target = chain_target(path_or_factors)
     per_row = per_row or PER_ROW["number" if is_scalar else "tensor"]
 
-    graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.3", "ranksep": "0.3",
-                                         "labelloc": "t", "fontsize": "13"},
+    graph = Picture("chain", graph_attr={"rankdir": "LR", "nodesep": "0.2", "ranksep": "0.15",
+                                         "labelloc": "t", "fontsize": "12"},
                     node_attr={"fontsize": "11"}, edge_attr={"fontsize": "11"})
-    caption = _caption(factors, target, skipped, is_scalar)
+    caption = _caption(factors, target, skipped, is_scalar, detail)
     graph.attr(label=plain_label(caption if title is None else f"{title}\n{caption}"))
 
     keep = list(range(len(factors)))
@@ -92,36 +104,45 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
     units: list[list[int]] = _units(factors, keep, is_scalar)
     if folded is not None:  # the folded box is a unit of its own, in its place
         at = next(k for k, unit in enumerate(units) if unit[0] >= folded[1])
-        units.insert(at, [-1])
+        units.insert(at, [_FOLDED])
+    # Backprop's order: the equation read from its right end, then the result.
+    order = [unit[::-1] for unit in reversed(units)] + [[_RESULT]]
 
-    total = factors[0]
-    # A plain box, not a record: it takes part in the flat edge that stacks the rows, and
-    # Graphviz before 2.44 drops flat edges at record nodes ("lost ... edge").
-    graph.node("result", plain_label(f"{target or total.product_name or 'product'}\n"
-                                     f"= {_total_text(total)}"),
-               shape="box", penwidth="2", style="rounded")
-    starts = ["result"]
-    for k, row in enumerate(_rows(units, per_row)):
-        if k:  # a new row starts with "…": it continues the row above
-            starts.append(f"row{k}")
-            graph.node(starts[-1], "… ", shape="plaintext", fontsize="14")
-        previous = starts[-1]
+    rows = _rows(order, per_row)
+    # Each row opens with a plain node (the rows' first nodes are stacked by a flat edge, and
+    # Graphviz before 2.44 drops flat edges at record nodes: "lost ... edge").
+    starts = ["start"]
+    graph.node("start", "start", shape="plaintext", fontsize="12", group="row0")
+    times = ""  # every factor but the first multiplies what backprop holds: "× σ′(z4)"
+    for k, row in enumerate(rows):
+        previous, group = starts[-1], f"row{k}"  # a group keeps its row's edges straight
         for unit in row:
-            if unit == [-1]:
-                graph.node("folded", _record(_folded_fields(factors, *folded, is_scalar)),
-                           shape="record", style="dashed", color=GREYS[3])
-                graph.edge(previous, "folded", dir="back", label="×", color=GREYS[4])
-                previous = "folded"
+            if unit == [_RESULT]:
+                graph.node("result", plain_label(_result_text(factors, target)),
+                           shape="box", penwidth="2", style="rounded", group=group)
+                graph.edge(previous, "result", color=GREYS[5])
+                continue
+            if unit == [_FOLDED]:
+                fields = _folded_fields(factors, *folded, is_scalar)
+                graph.node("folded", _record([times + fields[0]] + fields[1:]),
+                           shape="record", style="dashed", color=GREYS[3], group=group)
+                graph.edge(previous, "folded", color=GREYS[4])
+                previous, times = "folded", "× "
                 continue
             if len(unit) == 2:
-                _pair_cluster(graph, unit, factors, is_scalar)
+                _pair_cluster(graph, unit, factors, is_scalar, detail, times, group)
             else:
-                _factor_node(graph, f"f{unit[0]}", factors[unit[0]])
+                _factor_node(graph, f"f{unit[0]}", factors[unit[0]], detail, times, group)
             for i in unit:
-                graph.edge(previous, f"f{i}", dir="back",
-                           label="=" if previous == "result" else "×",
-                           color=family(factors[i].gain)[4])
-                previous = f"f{i}"
+                graph.edge(previous, f"f{i}", color=family(factors[i].gain)[4])
+                previous, times = f"f{i}", "× "
+        if k + 1 < len(rows):  # the row ends in a marker; the next one opens with its match
+            graph.node(f"next{k + 1}", plain_label("continued\nbelow"), shape="plaintext",
+                       fontsize="10", fontcolor=GREYS[4], group=group)
+            graph.edge(previous, f"next{k + 1}", color=GREYS[3], style="dashed")
+            starts.append(f"cont{k + 1}")
+            graph.node(starts[-1], plain_label("continued\nfrom above"), shape="plaintext",
+                       fontsize="10", fontcolor=GREYS[4], group=f"row{k + 1}")
     if len(starts) > 1:
         # The rows' first nodes share the first rank, top to bottom in reading order (a flat
         # edge puts its tail before its head); the rest of each row follows its first node.
@@ -135,8 +156,8 @@ def draw_chain(path_or_factors: Sequence[Any], *, title: str | None = None,
 def _units(factors: list[Factor], keep: list[int], is_scalar: bool) -> list[list[int]]:
     """The kept factors grouped into what carries the gradient across one layer, and singles.
 
-    Numbers: [w_j, sigma'(z_j)] (eq. 122's repeated factor, dC/da_j -> dC/da_{j-1}). Tensors:
-    [σ′(zˡ), (wˡ⁺¹)ᵀ] (eq. 124's, δˡ⁺¹ -> δˡ).
+    In the equation's order. Numbers: [w_j, sigma'(z_j)] (eq. 122's repeated factor,
+    dC/da_j -> dC/da_{j-1}). Tensors: [σ′(zˡ), (wˡ⁺¹)ᵀ] (eq. 124's, δˡ⁺¹ -> δˡ).
     """
     first, second = ("weight", "sigma") if is_scalar else ("sigma", "weight")
     units: list[list[int]] = []
@@ -191,46 +212,82 @@ def _rows(units: list[list[int]], per_row: int) -> list[list[list[int]]]:
 
 
 def _record(fields: list[str]) -> str:
-    """A record whose fields stack top to bottom in a left-to-right graph."""
-    return " | ".join(escape_record(f) for f in fields)
+    """A record whose fields stack top to bottom in a left-to-right graph; a field's own line
+    breaks stay line breaks (narrow boxes: five of them fit the README's width)."""
+    return " | ".join("\\n".join(escape_record(line) for line in f.split("\n")) for f in fields)
 
 
-def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor) -> None:
+_SHARE = re.compile(r"(\d+%) of the ¼ ceiling")
+
+
+def _size_text(factor: Factor) -> str:
+    """A tensor factor's one headline number: its size.
+
+    σ′: its mean, with its share of the ¼ ceiling ('mean 0.213 (85% of ¼)'); a matrix or any
+    other local Jacobian: ‖J‖ (``Factor.text`` gives the sizes headline first, separated by
+    ',  '); δᴸ and the cost's other steps: the norm of the gradient they hand down; the sum
+    over the batch: its N.
+    """
+    clauses = factor.text.split(",  ")
+    if factor.kind == "cost":
+        return f"‖{factor.product_name}‖ {factor.product_text}"
+    if factor.kind == "sigma":
+        share = _SHARE.search(factor.detail)
+        return clauses[0] + (f" ({share.group(1)} of ¼)" if share else "")
+    if factor.name == "Σ over the batch":
+        return next((c for c in clauses if c.startswith("N = ")), clauses[0])
+    return clauses[0]
+
+
+def _factor_fields(factor: Factor, detail: bool, times: str = "") -> list[str]:
+    """The lines of one box: its name (after ``times``, "× " but for the first), its value or
+    size, and the running product beneath."""
+    name = times + factor.name
     if factor.value is not None:  # a number: its value, then dC/d(...) = the running product
-        fields = [factor.name, f"{factor.text} {glyph(factor.gain)}".rstrip()]
-        if factor.detail:
-            fields.append(factor.detail)
-        product = f"{factor.product_name} = " if factor.product_name else "product "
-        fields.append(product + factor.product_text)
-    else:  # a tensor: its size, then the norm of the gradient after it and the gain
-        fields = [factor.name, factor.text] + ([factor.detail] if factor.detail else [])
-        fields.append(f"‖{factor.product_name}‖ {factor.product_text}   "
-                      f"{_gain_text(factor.gain)}".rstrip())
+        fields = [name, f"{factor.text} {glyph(factor.gain)}".rstrip()]
+        if factor.detail:  # "85% of the ¼ ceiling" in two lines
+            fields.append(factor.detail.replace(" of the ", " of the\n", 1))
+        return fields + [f"{factor.product_name or 'product'}\n= {factor.product_text}"]
+    running = f"‖{factor.product_name}‖ {factor.product_text}\n{_gain_text(factor.gain)}".rstrip()
+    if detail:  # a tensor, every number: its sizes, then the gradient's norm after it, the gain
+        return [name, factor.text] + ([factor.detail] if factor.detail else []) + [running]
+    if factor.kind == "cost":  # where backprop starts: its size is the gradient it hands down
+        return [name, _size_text(factor)]
+    return [name, _size_text(factor), running]
+
+
+def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor, detail: bool,
+                 times: str = "", group: str = "") -> None:
     strength = min(1.0, abs(math.log10(factor.gain)) / 2.0) \
         if factor.gain and math.isfinite(factor.gain) and factor.gain > 0 else 0.0
-    graph.node(node_id, _record(fields), shape="record", style="filled",
-               fillcolor=fill_color(factor.gain, 0.2 + 0.8 * strength),
-               color=family(factor.gain)[5], tooltip=escape_plain(f"{factor.name}: {factor.text}"))
+    graph.node(node_id, _record(_factor_fields(factor, detail, times)), shape="record",
+               style="filled", fillcolor=fill_color(factor.gain, 0.2 + 0.8 * strength),
+               color=family(factor.gain)[5], tooltip=escape_plain(f"{factor.name}: {factor.text}"),
+               **({"group": group} if group else {}))
 
 
 def _pair_cluster(graph: graphviz.Digraph, unit: list[int], factors: list[Factor],
-                  is_scalar: bool) -> None:
-    """The two factors that carry the gradient across one layer, framed with their product."""
-    left, right = factors[unit[0]], factors[unit[1]]
+                  is_scalar: bool, detail: bool, times: str, group: str) -> None:
+    """The two factors that carry the gradient across one layer, framed with their product.
+
+    ``unit`` is in backprop's order: [sigma'(z_j), w_j] for numbers, [(wˡ⁺¹)ᵀ, σ′(zˡ)] for
+    tensors; the frame names the term as the equation writes it.
+    """
+    low, high = min(unit), max(unit)  # the equation's order: the first layer's factor first
+    left, right = factors[low], factors[high]
     if is_scalar:  # w_j · sigma'(z_j)
         both = left.value * right.value
-        gain, label = abs(both), f"{left.name}·{right.name} = {fmt(both, 4)}"
-    else:  # σ′(zˡ) (wˡ⁺¹)ᵀ takes δˡ⁺¹ to δˡ
+        gain = abs(both)
+        label = f"{left.name}·{right.name} = {fmt(both, 4)} {glyph(gain)}"
+    else:  # (wˡ⁺¹)ᵀ then σ′(zˡ) take δˡ⁺¹ to δˡ
         gain = left.gain * right.gain
-        above = factors[unit[1] + 1].product_name if unit[1] + 1 < len(factors) else "·"
+        above = factors[high + 1].product_name if high + 1 < len(factors) else "·"
         label = f"‖{left.product_name}‖ / ‖{above}‖ = {_gain_text(gain)}"
-    if is_scalar:
-        label += f" {glyph(gain)}"
-    with graph.subgraph(name=f"cluster_pair{unit[0]}") as pair:
+    with graph.subgraph(name=f"cluster_pair{low}") as pair:
         pair.attr(label=plain_label(label), style="rounded",
                   color=family(gain)[4], fontcolor=family(gain)[5], fontsize="11")
-        for i in unit:
-            _factor_node(pair, f"f{i}", factors[i])
+        for k, i in enumerate(unit):
+            _factor_node(pair, f"f{i}", factors[i], detail, times if k == 0 else "× ", group)
 
 
 def _folded_fields(factors: list[Factor], start: int, end: int, is_scalar: bool) -> list[str]:
@@ -257,8 +314,27 @@ def _total_text(total: Factor) -> str:
     return f"‖·‖ {total.product_text}, shape {total.product_shape}"
 
 
-def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) -> str:
-    """The equation, its value, the sigma' ceiling and how to read the colours."""
+def _result_text(factors: list[Factor], target: str) -> str:
+    """The last box: what the product is, its value, and (for numbers) the same as a multiple
+    of where backprop started; for a bias's sum over the batch, that its size is the layer's
+    speed of learning (docs/glossary.md), the number of the layer picture of the same batch."""
+    total = factors[0]
+    lines = [target or total.product_name or "product"]
+    if total.product is not None:
+        lines.append(f"= {_total_text(total)}")
+        if factors[-1].kind == "cost" and len(factors) > 1:
+            rest = math.prod(f.value for f in factors[:-1])
+            lines += [f"= {fmt(rest, 6)}", f"× {factors[-1].name}"]
+    else:
+        lines = [f"{lines[0]}, shape {total.product_shape}", f"‖·‖ {total.product_text}"]
+        if total.name == "Σ over the batch":  # a bias: its gradient's size is its speed
+            lines.append("the layer's speed s")
+    return "\n".join(lines)
+
+
+def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool,
+             detail: bool) -> str:
+    """The equation in Nielsen's order, the reading direction (said once here), the colours."""
     names = [f.name.split(" = ")[0] for f in factors]  # "δ⁵ = (a⁵ − y)/N" -> "δ⁵"
     lhs = target or "product"
     summed = not is_scalar and factors[0].name == "Σ over the batch" and len(factors) > 1
@@ -267,31 +343,28 @@ def _caption(factors: list[Factor], target: str, skipped: int, is_scalar: bool) 
         lhs, names = f"{lhs} = Σ over the batch of {delta},  {delta}", names[1:]
     if len(names) > 12:
         names = names[:5] + ["…"] + names[-5:]
-    lines = [f"{lhs} = " + (" × " if is_scalar else " ").join(names)]
-    total = factors[0]
-    has_sigma = any(f.kind == "sigma" for f in factors)
+    has_sigma = any(f.kind == "sigma" and f.name.startswith("σ′") for f in factors)
+    equation = f"{lhs} = " + (" × " if is_scalar else " ").join(names)
+    source = f"   (Nielsen's eq. {122 if is_scalar else 124})"
+    if has_sigma and len(equation + source) <= _CAPTION_WIDTH:
+        equation += source
+    first = factors[-1].name.split(" = ")[0]
+    last = target or factors[0].product_name or "the product"
+    lines = [equation,
+             f"read left to right in the order backprop multiplies: from {first} to {last}"]
     if is_scalar:
-        lines.append(f"= {_total_text(total)}")
-        if factors[-1].kind == "cost" and len(factors) > 1:
-            rest = math.prod(f.value for f in factors[:-1])
-            lines[-1] += f" = {fmt(rest, 10)} × {factors[-1].name}"
-        if has_sigma:
-            lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
-        lines.append("blue ↓ |factor| < 1 shrinks the gradient,  red ↑ |factor| > 1 grows it;  "
-                     "beneath each box: the running product from the right, as backprop "
-                     "computes it")
+        lines.append("blue ↓ |factor| < 1 shrinks the gradient, red ↑ |factor| > 1 grows it")
     else:
-        if has_sigma and any(f.kind == "weight" for f in factors):
-            lines.append("Nielsen's eq. 124, one layer at a time: δˡ = σ′(zˡ) (wˡ⁺¹)ᵀ δˡ⁺¹")
-            lines.append("σ′ multiplies unit by unit, σ′(z) = σ(z)(1 − σ(z)) ≤ ¼;  (w)ᵀ is a "
-                         "matrix product")
-        elif has_sigma:
-            lines.append("σ′(z) = σ(z)(1 − σ(z)) ≤ ¼ (its largest value, at z = 0)")
-        lines.append("each box: the factor, its size (‖J‖, mean|J| of its Jacobian), ‖gradient‖ "
-                     "after it and its gain, ‖after‖ / ‖before‖")
-        lines.append("blue ↓ gain < 1: the gradient shrinks on its way down, red ↑ gain > 1: it "
-                     "grows; backprop starts at the last box and walks left")
+        lines.append("each box: the factor's size, then ‖gradient‖ after it and its gain "
+                     "‖after‖ / ‖before‖")
+        if detail:
+            lines.append("sizes: ‖J‖ and mean|J| of the local Jacobian; σ′ multiplies unit by "
+                         "unit, (w)ᵀ is a matrix product")
+        lines.append("blue ↓ gain < 1: the gradient shrinks on its way down, red ↑ gain > 1: "
+                     "it grows")
+    if has_sigma:
+        lines[-1] += ";  σ′(z) = σ(z)(1 − σ(z)) ≤ ¼" if is_scalar else ";  σ′ ≤ ¼"
     if skipped:
-        lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1 from '+' "
+        lines.append(f"({skipped} factor{'s' if skipped > 1 else ''} of exactly 1, from '+', "
                      "left out)")
     return "\n".join(wrap(line, _CAPTION_WIDTH) for line in lines)
