@@ -249,10 +249,7 @@ class Tanh(Unary):
         return (1.0 - t * t,)
 
 
-# (the largest x with e^x finite, its negative), per dtype: 709 for float64, 88 for float32,
-# as numpy scalars of that dtype (bench_mlp: numpy converts a Python float on every call).
-_EXP_LIMIT = {dtype: (dtype(np.floor(np.log(np.finfo(dtype).max))),
-                      dtype(-np.floor(np.log(np.finfo(dtype).max)))) for dtype in _FLOATS}
+_LARGEST = {dtype: np.finfo(dtype).max for dtype in _FLOATS}  # what an overflowed e^-z becomes
 _QUARTER = {dtype: dtype(0.25) for dtype in _FLOATS}
 # bench_mlp: above this many numbers reciprocal's loop costs more than divide's (batch 1000)
 _BIG = 4096
@@ -265,42 +262,43 @@ class Sigmoid(Unary):
     sigma, only for the sigmoid nodes backward reaches. 1 - sigma is taken as e^-z sigma, so
     sigma' keeps its digits where sigma rounds to 1 (z > 37: the textbook sigma(1 - sigma) is
     0 there), and it is clamped at its ceiling 1/4 (rounding near z = 0 could land one ulp
-    above). Where e^-z would overflow (z below -709 in float64, -88 in float32) sigma is 0 to
-    within the smallest normal number, and is set to 0: no overflow warning, no inf * 0.
+    above). Far below zero (z under -709 in float64, -88 in float32, and z = -inf) e^-z is inf
+    and sigma is 0, the IEEE answer, without an overflow warning; sigma' is 0 there (its e^-z
+    taken as the largest finite number, so no inf * 0).
     """
 
-    __slots__ = ("e", "s")  # e^-z (clamped to stay finite) and sigma(z)
+    __slots__ = ("e", "s")  # e^-z (inf where it overflows) and sigma(z)
     name = "sigmoid"
     fresh = True
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        limit, below = _EXP_LIMIT[z.dtype.type]
         e = np.asarray(np.negative(z))  # (a 0-d z gives a numpy scalar: made an array)
-        # bench_mlp: argmin is the cheapest C call that finds the smallest z; a NaN (which
-        # argmin picks) takes the careful path too
-        saturated = not z.flat[z.argmin()] >= below
-        if saturated:
-            np.minimum(e, limit, out=e)
-        np.exp(e, out=e)  # bench_mlp: e^-z built in place, one array
+        token = quiet()  # bench_mlp: no search for saturated z; e^-z overflows to inf, quietly
+        np.exp(e, out=e)  # e^-z built in place, one array
         s = np.asarray(e + 1.0)
         if s.size > _BIG:  # bench_mlp (batch 1000): divide has a SIMD loop, reciprocal not
             np.divide(1.0, s, out=s)
         else:  # bench_mlp (batch 10): reciprocal is the cheaper call (the same numbers)
-            np.reciprocal(s, out=s)
-        if saturated:
-            s[z < below] = 0.0
+            np.reciprocal(s, out=s)  # 1/inf = 0: sigma of a very negative z
+        loud(token)
         self.e, self.s = e, s
         return s
 
     def local(self) -> tuple:
-        s = self.s
-        local = np.asarray(self.e * s)  # 1 - sigma, then in place
+        s, e = self.s, self.e
+        token = quiet()  # inf * 0 where e^-z overflowed: NaN, mended below
+        local = np.asarray(e * s)  # 1 - sigma, then in place
         local *= s
+        loud(token)
         quarter = _QUARTER[s.dtype.type]
-        # bench_mlp: clamp only when needed, found with argmax (np.minimum with a number has no
-        # SIMD loop, slow at batch 1000); a NaN (which argmax picks) is clamped too, and kept
+        # bench_mlp: mend only when needed, found with argmax (np.minimum with a number has no
+        # SIMD loop, slow at batch 1000): argmax picks a NaN, and a number above 1/4
         if not local.flat[local.argmax()] <= quarter:
-            np.minimum(local, quarter, out=local)
+            if np.isinf(e).any():  # e^-z overflowed where sigma is 0: sigma' is 0 there
+                local = np.minimum(e, _LARGEST[e.dtype.type])
+                local *= s
+                local *= s
+            np.minimum(local, quarter, out=local)  # a NaN z keeps its NaN
         return (local,)
 
 
