@@ -47,8 +47,8 @@ _limiter = None  # the threadpoolctl limit, kept alive for the whole run
 
 __all__ = [
     "CLOCKS", "Contender", "blas_report", "calibrate", "clock", "fmt_time", "interleaved",
-    "machine_report", "median", "openblas_env_note", "parse_args", "pin_blas", "print_header",
-    "set_clock", "verdict",
+    "load_report", "machine_report", "median", "openblas_env_note", "parse_args", "pin_blas",
+    "print_header", "set_clock", "verdict",
 ]
 
 
@@ -119,7 +119,7 @@ def print_header(title: str, clock_name: str = "cpu") -> None:
     print(title)
     print("=" * len(title))
     print(f"machine : {machine_report()}")
-    print(f"load    : {_load_average()}")
+    print(f"load    : {load_report()}")
     print(f"clock   : {clock_description}")
     print(f"threads : {pinning}")
     print(f"BLAS    : {blas_report()}")
@@ -129,7 +129,7 @@ def print_header(title: str, clock_name: str = "cpu") -> None:
     print()
 
 
-def _load_average() -> str:
+def load_report() -> str:
     """The 1-minute load average against the core count: how shared the machine is right now."""
     try:
         load = os.getloadavg()[0]

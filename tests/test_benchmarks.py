@@ -96,3 +96,10 @@ def test_bench_flow_runs_and_prints_its_ratios() -> None:
     assert "after_backward only" in out, out
     assert re.search(r"one measurement on the book's 1000 images: .*adds \d+\.\d%", out), out
     assert re.search(r"speed_of_learning_curves, .* epochs: ", out), out
+
+
+@pytest.mark.slow
+def test_bench_runs_times_the_demo_and_a_lesson() -> None:
+    out = run_benchmark("bench_runs.py")  # --quick: the demo and lesson 1, quick setting
+    assert re.search(r"^minigrad demo\s+\d+\.\d", out, re.M), out
+    assert re.search(r"^lesson 01\s+\d+\.\d", out, re.M), out
