@@ -22,7 +22,7 @@ import graphviz
 
 from minigrad.flow.report import FlowReport, LayerFlow
 from minigrad.names import ACTIVATIONS, derivative_name, gain_label
-from minigrad.viz.labels import escape_plain, plain_label, wrap
+from minigrad.viz.labels import edge_label, escape_plain, plain_label, wrap
 from minigrad.viz.render import Picture
 from minigrad.viz.style import GAIN_WORDS, GREYS, LogScale, edge_style
 
@@ -61,7 +61,8 @@ def draw_layers(report: FlowReport, *, rankdir: str = "BT", verdicts: bool = Tru
                    penwidth="2" if row.role == "output" else "1", tooltip=_tooltip(row))
     for below, above in zip(report.layers[:-1], report.layers[1:]):
         # The arrow points the way the gradient flows: down, into the lower layer.
-        graph.edge(_node_id(below), _node_id(above), label=gain_label(below.gain), dir="back",
+        graph.edge(_node_id(below), _node_id(above), dir="back",
+                   label=edge_label(gain_label(below.gain), rankdir),
                    **edge_style(below.speed if below.gain else None, below.gain, scale))
     graph.node("legend", _legend(report), shape="plaintext", style="", fontsize="10")
     return graph
