@@ -21,7 +21,7 @@ Run it:
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigrad import data, nn
+from minigrad import data, nn, reference
 from minigrad.flow import gradient_flow
 from minigrad.train import speed_of_learning_curves
 from minigrad.viz import draw_layers, plot_curves, plot_speeds, show
@@ -52,9 +52,8 @@ x, y = mnist.x_train[:1000], mnist.y_train[:1000]  # (1000, 784), (1000,)
 print(f"{len(x)} images; digits 0-9 appear {np.bincount(y, minlength=10).tolist()} times")
 
 NETS = {2: [784, 30, 30, 10], 3: [784, 30, 30, 30, 10], 4: [784, 30, 30, 30, 30, 10]}
-BOOK_TEXT = {2: [0.07, 0.31], 3: [0.012, 0.060, 0.283], 4: [0.003, 0.017, 0.070, 0.285]}
-BOOK_RUN = {2: [0.0657, 0.3092], 3: [0.0118, 0.0600, 0.2831],
-            4: [0.00298, 0.0171, 0.0695, 0.2851]}  # the book's stored run, epoch 0
+BOOK_TEXT = reference.BOOK_SPEEDS_TEXT.value  # the speeds the book's text quotes
+BOOK_RUN = reference.BOOK_SPEEDS_RUN.value  # the book's stored run, epoch 0, to more digits
 
 # %% [markdown]
 # ## One initialisation, next to the book's
@@ -71,6 +70,8 @@ for depth, report in reports.items():
               f"{BOOK_RUN[depth][i]:10.4g}")
     book_ratio = BOOK_RUN[depth][-1] / BOOK_RUN[depth][0]
     print(f"  last / first: {report.last_over_first:.1f} (book's run: {book_ratio:.1f})")
+print(f"\nthe book: with 4 hidden layers the first learns roughly "
+      f"{reference.BOOK_SLOWDOWN.value} times slower than the last")
 
 # %% [markdown]
 # The pattern is the book's: every hidden layer learns about 5 times slower than the one above
@@ -105,12 +106,16 @@ speeds = {depth: np.array([gradient_flow(nn.mlp(sizes, init="nielsen", seed=seed
                            .hidden_speeds for seed in range(N_SEEDS)])  # (seeds, hidden layers)
           for depth, sizes in NETS.items()}
 
-REF_MEDIANS = {2: [0.060, 0.291], 3: [0.012, 0.059, 0.293], 4: [0.0024, 0.0116, 0.0588, 0.294]}
-REF_RATIO_RANGE = {2: (3.6, 7.1), 3: (16, 40), 4: (70, 220)}  # 1st-99th percentile
+# The same measurement over 1,000 initialisations, taken for minigrad (minigrad.reference)
+REF_MEDIANS = reference.SEED_MEDIANS.value  # per-layer median of s_l
+REF_RATIO_RANGE = reference.SEED_RATIO_RANGE.value  # last/first, 1st-99th percentile
+REF_SPREAD = reference.SEED_LOG10_SPREAD.value  # std of log10 s_l, per layer
+REF_ADJACENT = reference.ADJACENT_RATIO_MEDIAN.value  # s_(l+1)/s_l, median
+REF_ADJACENT_RANGE = reference.ADJACENT_RATIO_RANGE.value  # s_(l+1)/s_l, 1st-99th percentile
 ratios = {depth: s[:, -1] / s[:, 0] for depth, s in speeds.items()}
 increasing = {depth: np.all(np.diff(s, axis=1) > 0, axis=1) for depth, s in speeds.items()}
 adjacent = np.concatenate([(s[:, 1:] / s[:, :-1]).ravel() for s in speeds.values()])
-print(f"over {N_SEEDS} initialisations (REFERENCE.md: 1,000 of them):")
+print(f"over {N_SEEDS} initialisations (the reference: 1,000 of them):")
 for depth, s in speeds.items():
     medians = np.median(s, axis=0)
     low, high = np.percentile(ratios[depth], [1, 99])
@@ -118,7 +123,7 @@ for depth, s in speeds.items():
     print("  per-layer median  " + "  ".join(f"{v:.4f}" for v in medians)
           + "   (reference " + ", ".join(f"{v:g}" for v in REF_MEDIANS[depth]) + ")")
     print("  spread of log10 s " + "  ".join(f"{v:.3f}" for v in np.log10(s).std(axis=0))
-          + "   (reference about 0.09-0.14)")
+          + f"   (reference about {REF_SPREAD[0]}-{REF_SPREAD[1]})")
     print(f"  last/first: median {np.median(ratios[depth]):.1f}, 1st-99th percentile "
           f"{low:.1f}-{high:.1f} (reference {REF_RATIO_RANGE[depth][0]}-"
           f"{REF_RATIO_RANGE[depth][1]})")
@@ -126,7 +131,7 @@ for depth, s in speeds.items():
 a_low, a_high = np.percentile(adjacent, [1, 99])
 print(f"\nneighbouring layers s_(l+1)/s_l: median {np.median(adjacent):.2f}, 1st-99th "
       f"percentile {a_low:.2f}-{a_high:.2f}, smallest {adjacent.min():.2f} "
-      "(reference: median 4.9, 3.6-7.2)")
+      f"(reference: median {REF_ADJACENT}, {REF_ADJACENT_RANGE[0]}-{REF_ADJACENT_RANGE[1]})")
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.0), layout="constrained")
@@ -153,6 +158,8 @@ show(fig, OUT / "ratios_over_seeds.png")
 
 # %%
 CURVE_EPOCHS = 40 if QUICK else 500
+CURVE_MINIMUM = reference.CURVE_MINIMUM_EPOCHS.value  # 2 hidden layers: the speeds' minimum
+CURVE_RATIO = reference.CURVE_RATIO_RANGE.value  # 4 hidden layers: last/first in every epoch
 curves = {depth: speed_of_learning_curves(nn.mlp(NETS[depth], init="nielsen", seed=SEED), x, y,
                                           epochs=CURVE_EPOCHS, lr=0.1, weight_decay=5.0)
           for depth in (2, 4)}
@@ -167,7 +174,8 @@ for j in range(two.shape[1]):
           f"{two[minimum_epoch[j], j]:.3g} at epoch {minimum_epoch[j]}, then up "
           f"{rebound[j]:.1f}x (to {two[-1, j]:.3g} at the end)")
 print(f"  4 hidden layers: last/first between {ratio_four.min():.1f} and "
-      f"{ratio_four.max():.1f} over all {CURVE_EPOCHS} epochs (reference: roughly 40-210)")
+      f"{ratio_four.max():.1f} over all {CURVE_EPOCHS} epochs (reference: roughly "
+      f"{CURVE_RATIO[0]}-{CURVE_RATIO[1]})")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
@@ -202,14 +210,16 @@ for depth, s in speeds.items():
     for i, (ours, ref) in enumerate(zip(medians, REF_MEDIANS[depth])):
         assert 1 / 1.5 < ours / ref < 1.5, (
             f"{NETS[depth]} hidden {i + 1}: median speed {ours:.4g} vs reference {ref}")
-assert 3.6 < np.median(adjacent) < 7.2, f"median neighbour ratio {np.median(adjacent):.2f}"
-assert (ratio_four > 40).all() and (ratio_four < 210).all(), (
-    f"4 hidden layers: last/first left 40-210 during training: {ratio_four.min():.1f}-"
-    f"{ratio_four.max():.1f}")
+assert REF_ADJACENT_RANGE[0] < np.median(adjacent) < REF_ADJACENT_RANGE[1], (
+    f"median neighbour ratio {np.median(adjacent):.2f}")
+assert (ratio_four > CURVE_RATIO[0]).all() and (ratio_four < CURVE_RATIO[1]).all(), (
+    f"4 hidden layers: last/first left {CURVE_RATIO[0]}-{CURVE_RATIO[1]} during training: "
+    f"{ratio_four.min():.1f}-{ratio_four.max():.1f}")
 if QUICK:  # the first 40 epochs: both speeds of the 2-layer net are falling fast
     assert (two[-1] < two[0] / 10).all(), f"2 hidden layers: {two[0]} -> {two[-1]}"
 else:
     for j, (k, up) in enumerate(zip(minimum_epoch, rebound)):
-        assert 25 <= k <= 100, f"2 hidden layers, layer {j + 1}: minimum at epoch {k}"
+        assert CURVE_MINIMUM[0] <= k <= CURVE_MINIMUM[1], (
+            f"2 hidden layers, layer {j + 1}: minimum at epoch {k}")
         assert up >= 3, f"2 hidden layers, layer {j + 1}: rebound only {up:.2f}x"
 print("lesson 5: all claims hold")

@@ -25,6 +25,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from minigrad import reference
 from minigrad.factors import chain_factors
 from minigrad.trace import exploding_chain, neuron_chain, trace
 from minigrad.viz import draw_chain, draw_graph, show
@@ -45,6 +46,7 @@ QUICK, OUT = settings(6)  # --quick, --out DIR (see minigrad lesson --help)
 
 # %%
 DEPTH, WEIGHT = 4, 100.0
+BOOK_PRODUCT = reference.EXPLODING_PRODUCT.value  # (1/4) * 25^3, from the book's construction
 chain = exploding_chain(depth=DEPTH, weight=WEIGHT)
 record = trace(chain.cost)  # runs backward, recording every chain-rule step
 b1, a_last = chain["b1"], chain[f"a{DEPTH}"]
@@ -69,7 +71,8 @@ for f in factors:
     print(f"{f.name:8} {f.value:8g} {f.product:12g} = {f.product_name}")
 gain = b1.grad / a_last.grad  # dC/db1 / dC/da4: the product of the factors below the cost
 print(f"\ndC/da4 = {a_last.grad:.10g}, dC/db1 = {b1.grad:.10g}")
-print(f"dC/db1 / dC/da4 = {gain:g} = (1/4) * 25^3 = {0.25 * 25.0 ** 3:g}")
+print(f"dC/db1 / dC/da4 = {gain:g} = (1/4) * 25^3 = {0.25 * 25.0 ** 3:g} "
+      f"(reference: {BOOK_PRODUCT:g})")
 
 # %% [markdown]
 # ## The pictures
@@ -190,8 +193,10 @@ for j in range(DEPTH):
 pairs = [f for f in factors if f.kind == "weight"]
 assert len(pairs) == DEPTH - 1 and all(f.value == WEIGHT for f in pairs), "the weight factors"
 assert all(f.value == 0.25 for f in factors if f.kind == "sigma"), "every sigma' factor is 1/4"
-assert math.isclose(gain, 3906.25, rel_tol=1e-12), f"dC/db1 = {gain!r} dC/da4, book 3906.25"
-assert math.isclose(b1.grad, 3906.25 * a_last.grad, rel_tol=1e-12), "dC/db1 != 3906.25 dC/da4"
+assert math.isclose(gain, BOOK_PRODUCT, rel_tol=1e-12), (
+    f"dC/db1 = {gain!r} dC/da4, book {BOOK_PRODUCT}")
+assert math.isclose(b1.grad, BOOK_PRODUCT * a_last.grad, rel_tol=1e-12), (
+    f"dC/db1 != {BOOK_PRODUCT} dC/da4")
 assert math.isclose(path[-1].product, b1.grad, rel_tol=1e-12), "the path's product != b1.grad"
 assert abs(gain_shifted) < gain / 100, (
     f"shifting b1 by {SHIFT} left the gain at {gain_shifted:.4g}, not < 1/100 of {gain}")

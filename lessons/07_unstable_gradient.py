@@ -22,7 +22,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigrad import Tensor, Value
+from minigrad import Tensor, Value, reference
 from minigrad.viz import show
 
 # isort: split
@@ -52,11 +52,12 @@ def window_width(w: float) -> float:
     return (2.0 / w) * math.log(w * (1.0 + math.sqrt(1.0 - 4.0 / w)) / 2.0 - 1.0)
 
 
-SPOTS = {5.0: 0.385, 10.0: 0.413, 100.0: 0.092}  # the book's spot values
+SPOTS = reference.WINDOW_WIDTHS.value  # eq. 123 at |w| = 5, 10, 100, to 3 digits
+WIDEST = reference.WIDEST_WINDOW.value  # where eq. 123 is widest (the book: ~6.9, ~0.45)
 print("eq. 123, the width of the inputs a where |w sigma'(w a + b)| >= 1:")
-print("   |w|   width   book")
-for w, book in SPOTS.items():
-    print(f"{w:6.1f}  {window_width(w):.4f}  {book:.3f}")
+print("   |w|   width   reference")
+for w, ref in SPOTS.items():
+    print(f"{w:6.1f}  {window_width(w):.4f}  {ref:.3f}")
 
 # %% [markdown]
 # ## Checking eq. 123 with the engine
@@ -87,7 +88,7 @@ def measured_width(w: float) -> tuple[float, float]:
     return count * STEP, largest
 
 
-BRUTE_W = [3.9, 4.5, 5.0, 6.894, -10.0, 20.0, 100.0]
+BRUTE_W = [3.9, 4.5, 5.0, WIDEST["w"], -10.0, 20.0, 100.0]
 brute = {}
 print(f"\nbrute force on a grid of {GRID.size} inputs a (spacing {STEP:g}), with Values:")
 print("     w    max|term|  measured  eq. 123")
@@ -122,7 +123,8 @@ def golden_section_max(f, lo: float, hi: float, tol: float = 1e-10) -> float:
 
 w_best = golden_section_max(window_width, 4.0, 100.0)
 width_best = window_width(w_best)
-print(f"\nthe widest window: |w| = {w_best:.4f}, width {width_best:.5f} (book: 6.894, 0.4477)")
+print(f"\nthe widest window: |w| = {w_best:.4f}, width {width_best:.5f} "
+      f"(reference: {WIDEST['w']}, {WIDEST['width']})")
 
 # %%
 w_axis = np.geomspace(4.0, 200.0, 600)
@@ -268,11 +270,12 @@ print(f"\nwrote {OUT / 'width_vs_w.png'}, {OUT / 'products_histogram.png'}, "
 # ## What this lesson claims
 
 # %%
-assert abs(width_best - 0.4477) < 1e-3, f"max width {width_best:.5f}, book 0.4477"
-assert abs(w_best - 6.894) < 0.01, f"max at |w| = {w_best:.4f}, book 6.894"
-for w, book in SPOTS.items():
-    assert abs(window_width(w) - book) < 1e-3, (
-        f"width at |w| = {w}: {window_width(w):.4f}, book {book}")
+assert abs(width_best - WIDEST["width"]) < 1e-3, (
+    f"max width {width_best:.5f}, reference {WIDEST['width']}")
+assert abs(w_best - WIDEST["w"]) < 0.01, f"max at |w| = {w_best:.4f}, reference {WIDEST['w']}"
+for w, ref in SPOTS.items():
+    assert abs(window_width(w) - ref) < 1e-3, (
+        f"width at |w| = {w}: {window_width(w):.4f}, reference {ref}")
 for w, measured in brute.items():
     # the window [a1, a2] holds between (a2 - a1)/STEP - 1 and (a2 - a1)/STEP + 1 grid points
     assert abs(measured - window_width(w)) <= STEP * 1.001, (

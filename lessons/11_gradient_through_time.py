@@ -26,7 +26,7 @@ Run it:
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigrad import Tensor, Value, nn, optim
+from minigrad import Tensor, Value, nn, optim, reference
 from minigrad.flow.through_time import flow_through_time
 from minigrad.trace import trace
 from minigrad.viz import draw_chain, draw_layers, show
@@ -69,7 +69,7 @@ def readout(rng: np.random.Generator) -> nn.Sequential:
 # %%
 T = 30
 SEEDS = range(3 if QUICK else 10)
-GAMMA = {"tanh": 1.0, "sigmoid": 0.25}  # the largest f': tanh'(0) = 1, sigma'(0) = 1/4
+GAMMA = reference.PASCANU_GAMMA.value  # the largest f': tanh'(0) = 1, sigma'(0) = 1/4
 vanishing = {}  # activation -> list of (speeds, per-step ratio of ||dC/dh||, ||W_hh||)
 for activation in GAMMA:
     vanishing[activation] = []

@@ -9,7 +9,7 @@
 import importlib
 from typing import Any
 
-from minigrad import data, nn, optim
+from minigrad import data, nn, optim, reference
 from minigrad.engine import ChainStep, is_grad_enabled, no_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.tensor import Tensor
@@ -29,6 +29,7 @@ __all__ = [
     "nn",
     "optim",
     "data",
+    "reference",
     "names",
     "trace",
     "factors",

@@ -1,6 +1,7 @@
 """The import rules of docs/engine.md ("The layout"), read from the source with ast.
 
-- the engine imports nothing of minigrad;
+- the engine imports nothing of minigrad, and neither does ``reference`` (the published
+  numbers: plain data, the floor of the lessons' comparisons);
 - nothing below ``viz`` imports ``viz``, at module level or inside a function;
 - nothing imports ``cli``; the lessons import only the public package, never each other;
 - no import circle among minigrad's modules (lazy imports inside functions count too);
@@ -157,6 +158,10 @@ def test_the_engine_imports_nothing_of_minigrad() -> None:
     assert import_graph()["minigrad.engine"] == set()
 
 
+def test_the_reference_numbers_import_nothing_of_minigrad() -> None:
+    assert import_graph()["minigrad.reference"] == set()
+
+
 def test_nothing_below_viz_imports_viz() -> None:
     graph = import_graph()
     above_viz = {m for m in graph if m.startswith("minigrad.viz")} | {"minigrad.cli", "minigrad"}
@@ -224,6 +229,7 @@ def test_the_checkers_catch_planted_violations() -> None:
 
 
 @pytest.mark.parametrize("name", ["minigrad.trace", "minigrad.flow.measure", "minigrad.factors",
-                                  "minigrad.names", "minigrad.viz.graph", "minigrad.viz.chain"])
+                                  "minigrad.names", "minigrad.viz.graph", "minigrad.viz.chain",
+                                  "minigrad.reference"])
 def test_the_floors_exist_where_the_docs_say(name: str) -> None:
     assert name in modules()

@@ -57,6 +57,7 @@ API_MODULES = [
     "minigrad.nn.recurrent",
     "minigrad.optim",
     "minigrad.data",
+    "minigrad.reference",
     "minigrad.train",
     "minigrad.names",
     "minigrad.trace",

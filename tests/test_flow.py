@@ -3,7 +3,8 @@
 The reference is an independent numpy computation of Nielsen's deltas for the same weights and
 batch: delta^L = a - y (cross-entropy, sigmoid outputs) or (a - y) sigma'(z^L) (quadratic),
 delta^l = (W^{l+1})^T delta^{l+1} * sigma'(z^l), averaged over the batch. The book's settings
-are checked against ../shared/REFERENCE.md section 1.
+are checked against the numbers in minigrad.reference (the book's measurement, and the same
+measurement over 1,000 initialisations).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad.tensor
-from minigrad import Tensor, nn
+from minigrad import Tensor, nn, reference
 from minigrad.data import load_mnist
 from minigrad.flow import (
     FlowRecorder,
@@ -35,10 +36,10 @@ from minigrad.train import fit, speed_of_learning_curves
 from minigrad.viz import plot_curves, plot_speeds
 
 BOOK_NETS = ([784, 30, 30, 10], [784, 30, 30, 30, 10], [784, 30, 30, 30, 30, 10])
-# REFERENCE.md section 1: the last/first ratio over 1,000 initialisations (1st-99th percentile)
-BOOK_RATIO_RANGES = {2: (3.6, 7.1), 3: (16.0, 40.0), 4: (70.0, 220.0)}
-# ... and the per-layer medians of s_l over those initialisations
-BOOK_MEDIANS = {2: (0.060, 0.291), 3: (0.012, 0.059, 0.293), 4: (0.0024, 0.0116, 0.0588, 0.294)}
+# minigrad.reference.SEED_RATIO_RANGE: the last/first ratio over 1,000 initialisations (1st-99th
+# percentile); SEED_MEDIANS: the per-layer medians of s_l over those initialisations
+BOOK_RATIO_RANGES = reference.SEED_RATIO_RANGE.value
+BOOK_MEDIANS = reference.SEED_MEDIANS.value
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +338,7 @@ def test_bad_arguments_are_named() -> None:
         FlowRecorder(x, y, every=0)
 
 
-# ---- the book's settings (REFERENCE.md section 1) -------------------------------------------
+# ---- the book's settings (minigrad.reference) -----------------------------------------------
 @pytest.mark.parametrize("sizes", BOOK_NETS, ids=lambda s: f"{len(s) - 2}hidden")
 def test_book_nets_learn_faster_toward_the_output(sizes: list[int], book_batch: tuple) -> None:
     """Seed 0: speeds increase layer by layer; last/first within the reference range."""
@@ -362,9 +363,10 @@ def test_book_nets_over_seeds_match_the_reference_medians(book_batch: tuple) -> 
             adjacent += [upper / lower for lower, upper in zip(hidden, hidden[1:])]
             runs.append(hidden)
         medians = np.median(np.array(runs), axis=0)
-        reference = np.array(BOOK_MEDIANS[n_hidden])
-        assert np.all(np.abs(np.log10(medians / reference)) < 0.3), (medians, reference)
-    assert 3.5 <= float(np.median(adjacent)) <= 6.5  # the book's median is 4.9
+        expected = np.array(BOOK_MEDIANS[n_hidden])
+        assert np.all(np.abs(np.log10(medians / expected)) < 0.3), (medians, expected)
+    # 20 seeds, not 1,000: a band around reference.ADJACENT_RATIO_MEDIAN, 4.9
+    assert 3.5 <= float(np.median(adjacent)) <= 6.5
 
 
 def test_verdict_of_the_first_hidden_layer_names_its_ratio(book_batch: tuple) -> None:
@@ -650,23 +652,27 @@ def test_curves_are_full_batch_sgd_with_l2_on_weights() -> None:
 
 @pytest.mark.slow
 def test_two_hidden_layers_dip_then_rebound(book_batch: tuple) -> None:
-    """REFERENCE.md: both curves reach a minimum around epochs 25-100, then rebound several-fold."""
+    """reference.CURVE_MINIMUM_EPOCHS: both curves reach a minimum around epochs 25-100, then
+    rebound several-fold."""
     history = speed_of_learning_curves(nn.mlp(BOOK_NETS[0], seed=0), *book_batch, epochs=500)
     hidden = history.hidden_speeds
     assert hidden.shape == (500, 2)
     for j in range(2):
         lowest = int(hidden[:, j].argmin())
-        assert 25 <= lowest <= 100, lowest
+        first, last = reference.CURVE_MINIMUM_EPOCHS.value
+        assert first <= lowest <= last, lowest
         assert hidden[lowest:, j].max() >= 3.0 * hidden[lowest, j]
         assert hidden[0, j] > 10 * hidden[lowest, j]
 
 
 @pytest.mark.slow
 def test_four_hidden_layers_keep_their_spread(book_batch: tuple) -> None:
-    """REFERENCE.md: with 4 hidden layers last/first stays within roughly 40x-210x."""
+    """reference.CURVE_RATIO_RANGE: with 4 hidden layers last/first stays within roughly
+    40x-210x."""
     history = speed_of_learning_curves(nn.mlp(BOOK_NETS[2], seed=0), *book_batch, epochs=500)
     ratio = history.hidden_speeds[:, -1] / history.hidden_speeds[:, 0]
-    assert 40 <= ratio.min() and ratio.max() <= 210
+    low, high = reference.CURVE_RATIO_RANGE.value
+    assert low <= ratio.min() and ratio.max() <= high
 
 
 # ---- the review's edge cases ----------------------------------------------------------------

@@ -74,8 +74,8 @@ def load_mnist(path: str | Path | None = None, *, n_test: int = 1000, seed: int 
 
     Without `path`: the 5,000 shipped digits (sorted by label on disk) are shuffled with
     `np.random.default_rng(seed)` and split into 5,000 - n_test training and n_test test
-    images. With the defaults, the first 1,000 training images are the ones the book's
-    speed-of-learning experiments use (REFERENCE.md section 1).
+    images. With the defaults, the first 1,000 training images stand in for the book's 1,000 in
+    its speed-of-learning experiments (the book's setting: the docstring of minigrad.reference).
 
     With `path`: a directory holding the four IDX files, gzipped or not, one of those files,
     or the book's mnist.pkl.gz (50,000 train, 10,000 valid, 10,000 test). `n_test` and `seed`
