@@ -478,15 +478,15 @@ def test_json_round_trip(book_report: FlowReport, tmp_path: Path) -> None:
 # ---- pictures -------------------------------------------------------------------------------
 def test_draw_layers_shows_every_speed_and_gain(book_report: FlowReport) -> None:
     from minigrad.flow import gain_label
+    from minigrad.viz.labels import edge_label
     from minigrad.viz.layers import draw_layers
 
     source = draw_layers(book_report).source
     for row in book_report.layers:
         assert f"speed s = {row.speed:.3g}" in source
         assert f"saturated {row.saturation:.0%}" in source
-    for row in book_report.layers[:-1]:
-        assert f'label="{gain_label(row.gain)}"' in source or f"label={gain_label(row.gain)} " \
-            in source
+    for row in book_report.layers[:-1]:  # each gain beside its edge (labels.edge_label)
+        assert f'label="{edge_label(gain_label(row.gain), "BT")}"' in source, gain_label(row.gain)
     assert f"last hidden / first hidden = {book_report.last_over_first:.3g}x" in source
     assert "label=<" not in source  # no HTML-like labels: the in-process renderer can't
     assert source.count("->") == len(book_report.layers)  # input -> 1 -> ... -> L
