@@ -103,3 +103,8 @@ def test_bench_runs_times_the_demo_and_a_lesson() -> None:
     out = run_benchmark("bench_runs.py")  # --quick: the demo and lesson 1, quick setting
     assert re.search(r"^minigrad demo\s+\d+\.\d", out, re.M), out
     assert re.search(r"^lesson 01\s+\d+\.\d", out, re.M), out
+    assert re.search(r"first run on a machine \(empty cache\)\s+\d+\.\d+ s  \(renderer: "
+                     r"(compiled|plain)\)", out), out
+    assert re.search(r"after it, run 1\s+\d+\.\d+ s  \(renderer: cache\)", out), out
+    assert re.search(r"after the first run: at most \d+\.\d+ s \[target <= 0\.5 s: "
+                     r"(met|MISSED)\]", out), out
