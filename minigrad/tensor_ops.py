@@ -63,11 +63,21 @@ try:
     # calls a training step)
     quiet = functools.partial(_extobj_contextvar.set,
                               _make_extobj(over="call", invalid="call", call=_saw))
+    # silent(): the same without noting a non-finite number, for an op whose inf or NaN is an
+    # intermediate it mends itself (the sigmoid's e^-z): SGD.step need not check in full
+    silent = functools.partial(_extobj_contextvar.set,
+                               _make_extobj(over="ignore", invalid="ignore"))
     loud = _extobj_contextvar.reset
 except ImportError:  # another numpy: the public (slower) way
     def quiet() -> Any:
         """Turn numpy's overflow and invalid-value warnings off; ``loud(token)`` undoes it."""
         state = np.errstate(over="call", invalid="call", call=_saw)
+        state.__enter__()
+        return state
+
+    def silent() -> Any:
+        """``quiet()`` without noting a non-finite number (an op that mends its own)."""
+        state = np.errstate(over="ignore", invalid="ignore")
         state.__enter__()
         return state
 
@@ -249,7 +259,6 @@ class Tanh(Unary):
         return (1.0 - t * t,)
 
 
-_LARGEST = {dtype: np.finfo(dtype).max for dtype in _FLOATS}  # what an overflowed e^-z becomes
 _QUARTER = {dtype: dtype(0.25) for dtype in _FLOATS}
 # bench_mlp: above this many numbers reciprocal's loop costs more than divide's (batch 1000)
 _BIG = 4096
@@ -263,8 +272,8 @@ class Sigmoid(Unary):
     sigma' keeps its digits where sigma rounds to 1 (z > 37: the textbook sigma(1 - sigma) is
     0 there), and it is clamped at its ceiling 1/4 (rounding near z = 0 could land one ulp
     above). Far below zero (z under -709 in float64, -88 in float32, and z = -inf) e^-z is inf
-    and sigma is 0, the IEEE answer, without an overflow warning; sigma' is 0 there (its e^-z
-    taken as the largest finite number, so no inf * 0).
+    and sigma = 1/(1 + inf) is 0, the IEEE answer, computed with numpy's overflow warning off;
+    there sigma' = inf * 0 * 0 comes out NaN and is mended to its value, 0.
     """
 
     __slots__ = ("e", "s")  # e^-z (inf where it overflows) and sigma(z)
@@ -273,31 +282,32 @@ class Sigmoid(Unary):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         e = np.asarray(np.negative(z))  # (a 0-d z gives a numpy scalar: made an array)
-        token = quiet()  # bench_mlp: no search for saturated z; e^-z overflows to inf, quietly
-        np.exp(e, out=e)  # e^-z built in place, one array
-        s = np.asarray(e + 1.0)
-        if s.size > _BIG:  # bench_mlp (batch 1000): divide has a SIMD loop, reciprocal not
-            np.divide(1.0, s, out=s)
-        else:  # bench_mlp (batch 10): reciprocal is the cheaper call (the same numbers)
-            np.reciprocal(s, out=s)  # 1/inf = 0: sigma of a very negative z
-        loud(token)
+        token = silent()  # bench_mlp: no search for saturated z; e^-z overflows to inf, silently
+        try:
+            np.exp(e, out=e)  # e^-z built in place, one array
+            s = np.asarray(e + 1.0)
+            if s.size > _BIG:  # bench_mlp (batch 1000): divide has a SIMD loop, reciprocal not
+                np.divide(1.0, s, out=s)
+            else:  # bench_mlp (batch 10): reciprocal is the cheaper call (the same numbers)
+                np.reciprocal(s, out=s)  # 1/inf = 0: sigma of a very negative z
+        finally:
+            loud(token)
         self.e, self.s = e, s
         return s
 
     def local(self) -> tuple:
         s, e = self.s, self.e
-        token = quiet()  # inf * 0 where e^-z overflowed: NaN, mended below
-        local = np.asarray(e * s)  # 1 - sigma, then in place
-        local *= s
-        loud(token)
+        token = silent()  # inf * 0 where e^-z overflowed: NaN, mended below
+        try:
+            local = np.asarray(e * s)  # 1 - sigma, then in place
+            local *= s
+        finally:
+            loud(token)
         quarter = _QUARTER[s.dtype.type]
         # bench_mlp: mend only when needed, found with argmax (np.minimum with a number has no
         # SIMD loop, slow at batch 1000): argmax picks a NaN, and a number above 1/4
         if not local.flat[local.argmax()] <= quarter:
-            if np.isinf(e).any():  # e^-z overflowed where sigma is 0: sigma' is 0 there
-                local = np.minimum(e, _LARGEST[e.dtype.type])
-                local *= s
-                local *= s
+            local[np.isinf(e)] = 0.0  # e^-z overflowed where sigma is 0: sigma' is 0 there
             np.minimum(local, quarter, out=local)  # a NaN z keeps its NaN
         return (local,)
 

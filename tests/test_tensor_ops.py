@@ -393,7 +393,8 @@ def test_sigmoid_of_a_big_array_gives_the_numbers_of_small_ones(dtype: type) -> 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_saturates_exactly_beside_a_nan(dtype: type) -> None:
-    """The sigmoid looks for saturated z before it clamps: a NaN must not hide one."""
+    """The backward's one check for a value to mend finds a NaN first: it must not hide a
+    saturated z beside it (whose inf x 0 is mended to sigma' = 0)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning
         a = leaf(np.array([np.nan, -1000.0, 0.0, 1000.0], dtype)).sigmoid()
@@ -401,3 +402,33 @@ def test_sigmoid_saturates_exactly_beside_a_nan(dtype: type) -> None:
     np.testing.assert_array_equal(a.data[1:], [0.0, 0.5, 1.0])
     np.testing.assert_array_equal(local[1:], [0.0, 0.25, 0.0])
     assert np.isnan(a.data[0]) and np.isnan(local[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("z", [-1000.0, -np.inf, -100.0, np.inf, 1000.0, 0.0])
+def test_sigmoid_of_one_number_saturates_exactly(dtype: type, z: float) -> None:
+    """A 0-d z (one number), far into either tail or at infinity: sigma and sigma' exact, no
+    warning, and the gradient of backward equal to the local derivative."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = leaf(np.array(z, dtype))
+        a = x.sigmoid()
+        local = a.local_derivatives()[0]
+        a.backward()
+    # sigma and sigma' of that number: e^100 is finite in float64 (sigma(-100) = 3.7e-44 there)
+    # and overflows in float32 (sigma = 0); every other z is past both dtypes' range or 0
+    tiny = float(np.exp(-100.0)) if (z == -100.0 and dtype is np.float64) else 0.0
+    sigma = {0.0: 0.5, np.inf: 1.0, 1000.0: 1.0}.get(z, tiny)
+    derivative = 0.25 if z == 0.0 else tiny
+    assert a.data.shape == () and float(a.data) == pytest.approx(sigma, rel=1e-12, abs=0.0)
+    assert float(local) == pytest.approx(derivative, rel=1e-12, abs=0.0)
+    assert float(x.grad) == float(local)
+
+
+def test_a_saturated_sigmoid_does_not_flag_a_non_finite_number() -> None:
+    """e^-z overflowing to inf is the sigmoid's own intermediate (sigma = 0 is finite): it must
+    not make SGD.step run its full finiteness check (tensor_ops.nonfinite_seen)."""
+    tensor_ops.nonfinite_seen[0] = False
+    a = leaf(np.array([-1000.0, -np.inf, 0.0])).sigmoid()
+    a.sum().backward()
+    assert tensor_ops.nonfinite_seen[0] is False
