@@ -2,13 +2,15 @@
 
     python benchmarks/bench_runs.py            # the demo and the lessons, full setting, once each
     python benchmarks/bench_runs.py --repeats 3
-    python benchmarks/bench_runs.py --quick    # a smoke test: the demo and lesson 1, quick
+    python benchmarks/bench_runs.py --quick    # a smoke test: the demo, and lesson 1 quick
 
 Each run is a fresh process, as a learner starts it (``python -m minigrad demo --out D``,
 ``python lessons/NN_name.py --out D``), into a temporary folder; printed: the median wall time
 of each over the repeats, the machine and its load, so that a time in the docs can say on what
-machine it was measured. Wall time, not CPU time: it is what the learner waits for, the
-interpreter's start, the imports and the first picture's renderer included. BLAS is left as a
+machine it was measured (the demo has one setting; ``--quick`` sets MINIGRAD_QUICK=1 for the
+lessons). Always wall time (``--clock`` is not used here), not CPU time: it is what the
+learner waits for, the interpreter's start, the imports and the first picture's renderer
+included. BLAS is left as a
 learner has it (not pinned): these are the runs of the product, not a comparison of engines.
 The docs' timings (README, docs/index.md, docs/lessons/*.md) are copied from this script's table.
 
@@ -106,9 +108,9 @@ def print_first_picture() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = common.parse_args(__doc__.splitlines()[0], argv)
     repeats = args.repeats or 1
-    setting = "quick (MINIGRAD_QUICK=1), the demo and lesson 1" if args.quick else "full"
-    print(f"bench_runs: the demo and the lessons, {setting} setting, wall time, "
-          f"{repeats} run(s) each")
+    what = ("the demo and lesson 1 (quick setting, MINIGRAD_QUICK=1)" if args.quick
+            else "the demo and the lessons (full setting)")
+    print(f"bench_runs: {what}, wall time, {repeats} run(s) each")
     print(f"machine : {common.machine_report()}")
     print(f"load    : {common.load_report()}")
     print(f"BLAS    : {common.blas_report()}")

@@ -68,7 +68,7 @@ for depth, report in reports.items():
     for i, speed in enumerate(report.hidden_speeds):
         print(f"  hidden {i + 1}  {speed:8.4g}   {BOOK_TEXT[depth][i]:11.3g}   "
               f"{BOOK_RUN[depth][i]:10.4g}")
-    book_ratio = BOOK_RUN[depth][-1] / BOOK_RUN[depth][0]
+    book_ratio = reference.BOOK_RUN_RATIO.value[depth]  # from the run's unrounded numbers
     print(f"  last / first: {report.last_over_first:.1f} (book's run: {book_ratio:.1f})")
 print(f"\nthe book: with 4 hidden layers the first learns roughly "
       f"{reference.BOOK_SLOWDOWN.value} times slower than the last")
@@ -141,7 +141,7 @@ for depth, color in zip(NETS, ("C0", "C1", "C2")):
     ax.axvspan(np.log10(low), np.log10(high), color=color, alpha=0.12)
     ax.hist(np.log10(ratios[depth]), bins=bins, histtype="step", color=color, linewidth=1.5,
             label=f"{depth} hidden layers")
-    ax.axvline(np.log10(BOOK_RUN[depth][-1] / BOOK_RUN[depth][0]), color=color, ls="--")
+    ax.axvline(np.log10(reference.BOOK_RUN_RATIO.value[depth]), color=color, ls="--")
 ax.set_xlabel("log10 (last hidden / first hidden speed of learning)")
 ax.set_ylabel(f"initialisations (of {N_SEEDS})")
 ax.set_title("shaded: the reference range; dashed: the book's one draw")

@@ -283,13 +283,13 @@ print(f"minigrad's exploding chain, dC/db1 / dC/da4: "
 # ## What this lesson claims
 
 # %%
-BOOK_RANGE = reference.SEED_RATIO_RANGE.value[4]  # last/first of 4 hidden layers, 1st-99th pct
+SEED_RANGE = reference.SEED_RATIO_RANGE.value[4]  # last/first of 4 hidden layers, 1st-99th pct
 assert max(differences) < 1e-10, f"torch and minigrad differ by {max(differences):.2e}"
-assert BOOK_RANGE[0] < report_pt.last_over_first < BOOK_RANGE[1], report_pt.last_over_first
+assert SEED_RANGE[0] < report_pt.last_over_first < SEED_RANGE[1], report_pt.last_over_first
 assert all(s < 1e-12 for s in normed.hidden_speeds), normed.hidden_speeds  # 0 up to rounding
 assert max(betas[:3]) / min(betas[:3]) < 2, betas
 assert betas[3] > 10 * max(betas[:3]), betas
-assert BOOK_RANGE[0] < plain.last_over_first < BOOK_RANGE[1], plain.last_over_first
+assert SEED_RANGE[0] < plain.last_over_first < SEED_RANGE[1], plain.last_over_first
 assert residual.last_over_first < 3 and min(residual.hidden_speeds) > 0.1, residual.speeds
 assert len(recorder.reports) == EPOCHS + 1 and recorder.steps[-1] == EPOCHS * 400
 assert all(r > 30 for r in ratios[:3]), ratios  # the first epochs keep the book's gap

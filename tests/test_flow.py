@@ -38,8 +38,8 @@ from minigrad.viz import plot_curves, plot_speeds
 BOOK_NETS = ([784, 30, 30, 10], [784, 30, 30, 30, 10], [784, 30, 30, 30, 30, 10])
 # minigrad.reference.SEED_RATIO_RANGE: the last/first ratio over 1,000 initialisations (1st-99th
 # percentile); SEED_MEDIANS: the per-layer medians of s_l over those initialisations
-BOOK_RATIO_RANGES = reference.SEED_RATIO_RANGE.value
-BOOK_MEDIANS = reference.SEED_MEDIANS.value
+SEED_RATIO_RANGES = reference.SEED_RATIO_RANGE.value
+SEED_MEDIANS = reference.SEED_MEDIANS.value
 
 
 @pytest.fixture(scope="module")
@@ -346,7 +346,7 @@ def test_book_nets_learn_faster_toward_the_output(sizes: list[int], book_batch: 
     hidden = report.hidden_speeds
     assert all(upper > lower for lower, upper in zip(hidden, hidden[1:]))
     assert report.speeds[-1] > hidden[-1]
-    low, high = BOOK_RATIO_RANGES[len(hidden)]
+    low, high = SEED_RATIO_RANGES[len(hidden)]
     assert low <= report.last_over_first <= high
     assert report.batch_size == 1000 and report.loss == "cross_entropy"
 
@@ -363,7 +363,7 @@ def test_book_nets_over_seeds_match_the_reference_medians(book_batch: tuple) -> 
             adjacent += [upper / lower for lower, upper in zip(hidden, hidden[1:])]
             runs.append(hidden)
         medians = np.median(np.array(runs), axis=0)
-        expected = np.array(BOOK_MEDIANS[n_hidden])
+        expected = np.array(SEED_MEDIANS[n_hidden])
         assert np.all(np.abs(np.log10(medians / expected)) < 0.3), (medians, expected)
     # 20 seeds, not 1,000: a band around reference.ADJACENT_RATIO_MEDIAN, 4.9
     assert 3.5 <= float(np.median(adjacent)) <= 6.5
