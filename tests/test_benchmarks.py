@@ -108,3 +108,13 @@ def test_bench_runs_times_the_demo_and_a_lesson() -> None:
     assert re.search(r"after it, run 1\s+\d+\.\d+ s  \(renderer: cache\)", out), out
     assert re.search(r"after the first run: at most \d+\.\d+ s \[target <= 0\.5 s: "
                      r"(met|MISSED)\]", out), out
+
+
+def test_profile_mlp_counts_the_python_lines_of_both_steps() -> None:
+    result = subprocess.run([sys.executable, "benchmarks/profile_mlp.py", "--lines-only"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict(re.findall(r"^  (minigrad|numpy)\s+(\d+) lines$", result.stdout, re.M))
+    assert set(counts) == {"minigrad", "numpy"}, result.stdout
+    assert int(counts["minigrad"]) > int(counts["numpy"]) > 0, result.stdout
+    assert re.search(r"^\s+\d+  topological_order$", result.stdout, re.M), result.stdout
