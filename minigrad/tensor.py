@@ -159,7 +159,7 @@ class Tensor(Node):
         out.data = data
         out.grad = None
         out.label = ""
-        for parent in parents if engine._grad_enabled else ():
+        for parent in parents if engine._grad_enabled else ():  # bench_mlp: grad mode read once
             if parent.requires_grad:
                 out.requires_grad = True
                 out._parents = parents
