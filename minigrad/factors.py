@@ -58,6 +58,7 @@ class Factor:
     kind: str  # "sigma" (an activation's derivative), "weight", "cost" or "other"
     detail: str = ""  # one more line: the share of the ¼ ceiling, a weight matrix's shape
     product_shape: tuple[int, ...] = ()  # the shape of a tensor product
+    size: str = ""  # a tensor factor's one headline number ("‖J‖ 4.87"); "" for a number
 
 
 def chain_factors(path_or_factors: Sequence[Any]) -> tuple[list[Factor], int]:
@@ -128,14 +129,16 @@ def _transposed(name: str) -> str:
     return f"{name}ᵀ" if len(name) == 1 else f"({name})ᵀ"
 
 
-def _jacobian_text(local: Any, op: str) -> str:
-    """The size of a local Jacobian: ×1 for a number, ‖J‖ and mean|J| for an array."""
+def _jacobian_text(local: Any, op: str) -> tuple[str, str]:
+    """The sizes of a local Jacobian, and its headline: ×1 for a number, ‖J‖ (and mean|J|) for
+    an array."""
     summary = summarize(local)
     if summary is None:
-        return describe_missing_local(op)
+        return (describe_missing_local(op),) * 2
     if not summary.shape:
-        return f"×{fmt(local, 4)}"
-    return f"‖J‖ {fmt(summary.norm, 3)},  mean|J| {fmt(summary.mean_abs, 3)}"
+        return (f"×{fmt(local, 4)}",) * 2
+    norm = f"‖J‖ {fmt(summary.norm, 3)}"
+    return f"{norm},  mean|J| {fmt(summary.mean_abs, 3)}", norm
 
 
 def _tensor_factors(path: list[PathStep], record: Any) -> list[Factor]:
@@ -171,8 +174,9 @@ def _cost_factor(steps: list[PathStep], name: NodeNames, seed_size: float) -> Fa
         text = f"{len(steps)} steps of the cost"
     detail = f"the output error ∂C/∂z{layer}" if formula is not None else ""
     gain = product.norm / seed_size if seed_size else math.nan
+    size = f"‖{name.gradient(parent)}‖ {fmt(product.norm, 4)}"  # where backprop starts: its size
     return Factor(label, None, text, gain, None, fmt(product.norm, 4), name.gradient(parent),
-                  "cost", detail, product.shape)
+                  "cost", detail, product.shape, size)
 
 
 def _tensor_factor(p: PathStep, name: NodeNames) -> Factor:
@@ -183,34 +187,36 @@ def _tensor_factor(p: PathStep, name: NodeNames) -> Factor:
         label, kind = f"{ACTIVATIONS[node.op].derivative}({name(parent)})", "sigma"
         local = np.asarray(p.factor, dtype=float) if p.factor is not None else None
         if local is None:
-            text = describe_missing_local(node.op)
+            text = size = describe_missing_local(node.op)
         else:
             mean, top = float(np.abs(local).mean()), float(np.abs(local).max())
-            text = f"mean {fmt(mean, 3)},  max {fmt(top, 3)}"
+            text, size = f"mean {fmt(mean, 3)},  max {fmt(top, 3)}", f"mean {fmt(mean, 3)}"
             if node.op == "sigmoid":
                 detail = "mean: " + _ceiling_share(mean)
+                size += f" ({mean / SIGMA_CEILING:.0%} of ¼)"
     elif node.op == "linear":
         x, weight = node.parents[0], node.parents[1]
         layer = name(node)[1:] if name(node).startswith("z") else ""
         if p.index == 0:  # dz/dx = w: the gradient goes down through the weights
             label, kind = _transposed(name(weight)), "weight"
-            text = _jacobian_text(p.factor, node.op)
+            text, size = _jacobian_text(p.factor, node.op)
             n_out, n_in = np.shape(weight.data)
             detail = f"{n_out}×{n_in} weights"
         elif p.index == 1:  # dz/dw = x: dC/dw^l = δˡ (a^{l-1})ᵀ
             label, kind = _transposed(name(x)), "other"
-            text = _jacobian_text(p.factor, node.op)
+            text, size = _jacobian_text(p.factor, node.op)
         else:  # dz/db = 1 for every example: dC/db^l is δˡ summed over the batch
             batched = np.ndim(node.data) == 2
             label = "Σ over the batch" if batched else f"∂z{layer}/∂b{layer} = 1"
             kind = "other"
             text = f"∂z{layer}/∂b{layer} = 1,  N = {np.shape(node.data)[0]}" if batched else "×1"
+            size = f"N = {np.shape(node.data)[0]}" if batched else "×1"
     else:
         label, kind = f"∂{name(node)}/∂{name(parent)}", "other"
-        text = _jacobian_text(p.factor, node.op)
+        text, size = _jacobian_text(p.factor, node.op)
     product = p.product_summary
     return Factor(label, None, text, p.gain, None, fmt(product.norm, 4), name.gradient(parent),
-                  kind, detail, product.shape)
+                  kind, detail, product.shape, size)
 
 
 # ---- factors from (name, value) pairs -----------------------------------------------------------

@@ -37,7 +37,6 @@ pass.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,28 +216,6 @@ def _record(fields: list[str]) -> str:
     return " | ".join("\\n".join(escape_record(line) for line in f.split("\n")) for f in fields)
 
 
-_SHARE = re.compile(r"(\d+%) of the ¼ ceiling")
-
-
-def _size_text(factor: Factor) -> str:
-    """A tensor factor's one headline number: its size.
-
-    σ′: its mean, with its share of the ¼ ceiling ('mean 0.213 (85% of ¼)'); a matrix or any
-    other local Jacobian: ‖J‖ (``Factor.text`` gives the sizes headline first, separated by
-    ',  '); δᴸ and the cost's other steps: the norm of the gradient they hand down; the sum
-    over the batch: its N.
-    """
-    clauses = factor.text.split(",  ")
-    if factor.kind == "cost":
-        return f"‖{factor.product_name}‖ {factor.product_text}"
-    if factor.kind == "sigma":
-        share = _SHARE.search(factor.detail)
-        return clauses[0] + (f" ({share.group(1)} of ¼)" if share else "")
-    if factor.name == "Σ over the batch":
-        return next((c for c in clauses if c.startswith("N = ")), clauses[0])
-    return clauses[0]
-
-
 def _factor_fields(factor: Factor, detail: bool, times: str = "") -> list[str]:
     """The lines of one box: its name (after ``times``, "× " but for the first), its value or
     size, and the running product beneath."""
@@ -252,8 +229,8 @@ def _factor_fields(factor: Factor, detail: bool, times: str = "") -> list[str]:
     if detail:  # a tensor, every number: its sizes, then the gradient's norm after it, the gain
         return [name, factor.text] + ([factor.detail] if factor.detail else []) + [running]
     if factor.kind == "cost":  # where backprop starts: its size is the gradient it hands down
-        return [name, _size_text(factor)]
-    return [name, _size_text(factor), running]
+        return [name, factor.size]
+    return [name, factor.size, running]
 
 
 def _factor_node(graph: graphviz.Digraph, node_id: str, factor: Factor, detail: bool,
